@@ -1,0 +1,68 @@
+// Package accounts knows which AWS member accounts the proxy may query: it
+// reads them from files, the environment, AWS Organizations and local AWS
+// config profiles, and selects subsets of them by id, name, tag or OU.
+//
+// It knows nothing of MCP or credentials.
+package accounts
+
+import (
+	"errors"
+	"regexp"
+	"time"
+)
+
+// Where an account came from, reported as Account.Source.
+const (
+	SourceFile          = "file"
+	SourceEnv           = "env"
+	SourceOrganizations = "organizations"
+	SourceProfile       = "profile"
+)
+
+// ErrUnknownAccount is returned when an account id is not one of the
+// configured accounts.
+var ErrUnknownAccount = errors.New("unknown account")
+
+// ErrEmptySelection is returned when selectors match no account.
+var ErrEmptySelection = errors.New("selection matched no account")
+
+// Account is one AWS member account the proxy can query.
+type Account struct {
+	// ID is the 12-digit account id.
+	ID string `json:"id"`
+	// Name is a human name; it defaults to the id.
+	Name string `json:"name"`
+	// Source says where the account came from (SourceFile, SourceEnv, ...).
+	Source string `json:"source"`
+	// OUPath is the path of OU names from the organization root, "Root/Workloads/Prod".
+	OUPath string `json:"ou_path,omitempty"`
+	// OUID is the id of the account's parent OU (or root).
+	OUID string `json:"ou_id,omitempty"`
+	// Tags are the account's tags (from the file or Organizations).
+	Tags map[string]string `json:"tags,omitempty"`
+
+	// RoleName overrides the role assumed in this account.
+	RoleName string `json:"role_name,omitempty"`
+	// ExternalID overrides the ExternalId passed to AssumeRole.
+	ExternalID string `json:"-"`
+	// Regions are this account's default regions for queries that name none.
+	Regions []string `json:"regions,omitempty"`
+	// SessionDuration overrides the assumed-role session length.
+	SessionDuration time.Duration `json:"-"`
+	// Profile names the AWS config profile whose credentials this account
+	// uses instead of AssumeRole (SourceProfile accounts).
+	Profile string `json:"profile,omitempty"`
+}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// ValidID reports whether id is a 12-digit AWS account id.
+func ValidID(id string) bool { return accountIDPattern.MatchString(id) }
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+
+// ValidRegion reports whether region looks like an AWS region name
+// ("us-east-1", "us-gov-west-1"). Anything else never reaches a URL or header.
+func ValidRegion(region string) bool {
+	return len(region) <= 32 && regionPattern.MatchString(region)
+}

@@ -1,0 +1,212 @@
+// Package auth provides per-account AWS credentials (an assumed role in each
+// member account, cached and refreshed before expiry) and an http.RoundTripper
+// that signs requests with them (SigV4).
+//
+// It knows nothing of MCP or of where accounts come from.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+)
+
+// Defaults for assumed-role sessions.
+const (
+	DefaultRoleName        = "CentralOpsTargetRole"
+	DefaultSessionName     = "Bridge-{account}"
+	DefaultSessionDuration = time.Hour
+	DefaultExpiryWindow    = 5 * time.Minute
+)
+
+// RoleTarget names the role to assume in one account. Empty fields fall back
+// to the Store's options.
+type RoleTarget struct {
+	AccountID  string
+	RoleName   string
+	ExternalID string
+	Duration   time.Duration
+}
+
+// Options configures a Store.
+type Options struct {
+	// Partition of the role ARNs: "aws", "aws-cn" or "aws-us-gov".
+	Partition string
+	// RoleName is the role assumed in every account unless a target overrides it.
+	RoleName string
+	// ExternalID is passed to AssumeRole when set.
+	ExternalID string
+	// SessionName is the RoleSessionName; "{account}" is replaced by the
+	// account id. It defaults to "Bridge-{account}".
+	SessionName string
+	// Duration is the session length asked for (DurationSeconds).
+	Duration time.Duration
+	// ExpiryWindow is how long before expiry cached credentials are refreshed.
+	ExpiryWindow time.Duration
+	// PolicyARNs are managed session policies passed on every AssumeRole
+	// (read-only mode passes ReadOnlyAccess).
+	PolicyARNs []string
+}
+
+// Store hands out one cached credentials provider per role target. Concurrent
+// callers for the same account share one in-flight AssumeRole, and an account
+// costs one STS call per credential lifetime. It is safe for concurrent use.
+type Store struct {
+	client stscreds.AssumeRoleAPIClient
+	opts   Options
+
+	mu        sync.Mutex
+	providers map[RoleTarget]*aws.CredentialsCache
+}
+
+// NewStore returns a Store that assumes roles with client.
+func NewStore(client stscreds.AssumeRoleAPIClient, optFns ...func(*Options)) *Store {
+	opts := Options{
+		Partition:    "aws",
+		RoleName:     DefaultRoleName,
+		SessionName:  DefaultSessionName,
+		Duration:     DefaultSessionDuration,
+		ExpiryWindow: DefaultExpiryWindow,
+	}
+	for _, fn := range optFns {
+		fn(&opts)
+	}
+	return &Store{client: client, opts: opts, providers: make(map[RoleTarget]*aws.CredentialsCache)}
+}
+
+// resolve fills a target's empty fields from the store's options.
+func (s *Store) resolve(t RoleTarget) RoleTarget {
+	if t.RoleName == "" {
+		t.RoleName = s.opts.RoleName
+	}
+	if t.ExternalID == "" {
+		t.ExternalID = s.opts.ExternalID
+	}
+	if t.Duration == 0 {
+		t.Duration = s.opts.Duration
+	}
+	return t
+}
+
+// RoleARN returns the ARN of the role assumed for t.
+func (s *Store) RoleARN(t RoleTarget) string {
+	t = s.resolve(t)
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", s.opts.Partition, t.AccountID, t.RoleName)
+}
+
+// SessionName returns the RoleSessionName used for an account.
+func (s *Store) SessionName(accountID string) string {
+	return SessionName(s.opts.SessionName, accountID)
+}
+
+// ForRole returns the cached credentials provider of the role target. The
+// first Retrieve calls AssumeRole; later ones reuse the credentials until
+// ExpiryWindow before they expire.
+func (s *Store) ForRole(t RoleTarget) aws.CredentialsProvider {
+	t = s.resolve(t)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.providers[t]; ok {
+		return p
+	}
+	roleARN := s.RoleARN(t)
+	assume := stscreds.NewAssumeRoleProvider(s.client, roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = s.SessionName(t.AccountID)
+		o.Duration = t.Duration
+		if t.ExternalID != "" {
+			o.ExternalID = aws.String(t.ExternalID)
+		}
+		for _, arn := range s.opts.PolicyARNs {
+			o.PolicyARNs = append(o.PolicyARNs, ststypes.PolicyDescriptorType{Arn: aws.String(arn)})
+		}
+	})
+	p := aws.NewCredentialsCache(&describedProvider{inner: assume, roleARN: roleARN}, func(o *aws.CredentialsCacheOptions) {
+		o.ExpiryWindow = s.opts.ExpiryWindow
+	})
+	s.providers[t] = p
+	return p
+}
+
+// describedProvider names the role in AssumeRole errors and keeps the SDK's
+// request plumbing out of them.
+type describedProvider struct {
+	inner   aws.CredentialsProvider
+	roleARN string
+}
+
+func (p *describedProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := p.inner.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, &AssumeRoleError{RoleARN: p.roleARN, Err: err}
+	}
+	return creds, nil
+}
+
+// AssumeRoleError is an AssumeRole failure for one role.
+type AssumeRoleError struct {
+	RoleARN string
+	Err     error
+}
+
+func (e *AssumeRoleError) Error() string {
+	return fmt.Sprintf("assume role %s: %s", e.RoleARN, Describe(e.Err))
+}
+
+func (e *AssumeRoleError) Unwrap() error { return e.Err }
+
+// Code returns the AWS error code ("AccessDenied") or "".
+func (e *AssumeRoleError) Code() string {
+	var api smithy.APIError
+	if errors.As(e.Err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
+}
+
+// Describe renders an AWS SDK error as "Code: message" when the service
+// answered, and as the plain error otherwise. The SDK's errors carry no
+// credential material; this only makes them shorter.
+func Describe(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		msg := api.ErrorMessage()
+		if msg == "" {
+			return api.ErrorCode()
+		}
+		return api.ErrorCode() + ": " + msg
+	}
+	var canceled *aws.RequestCanceledError
+	if errors.As(err, &canceled) {
+		return "cancelled: " + canceled.Err.Error()
+	}
+	return err.Error()
+}
+
+var sessionNameInvalid = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// SessionName expands a RoleSessionName template for an account: "{account}"
+// becomes the id, characters STS rejects become "-", and the result is cut to
+// STS's 64-character limit.
+func SessionName(template, accountID string) string {
+	if template == "" {
+		template = DefaultSessionName
+	}
+	name := strings.ReplaceAll(template, "{account}", accountID)
+	name = sessionNameInvalid.ReplaceAllString(name, "-")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	for len(name) < 2 {
+		name += "-"
+	}
+	return name
+}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+)
+
+// errConfig marks invalid configuration: exit code 2.
+var errConfig = errors.New("invalid configuration")
+
+// config is everything the entrypoints read from flags and environment.
+type config struct {
+	Endpoint         string
+	AccountsFile     string
+	TargetAccounts   string
+	RoleName         string
+	ExternalID       string
+	SessionName      string
+	Region           string
+	SigningRegion    string
+	Concurrency      int
+	Timeout          time.Duration
+	Profile          string
+	Org              bool
+	OrgTTL           time.Duration
+	OrgRole          string
+	Profiles         string
+	Exclude          []string
+	ReadOnly         bool
+	SessionPolicyARN string
+	AllowWriteFanout bool
+	MaxResponseBytes int64
+	LogLevel         slog.Level
+	LogFormat        string
+}
+
+// envReader reads typed environment variables, remembering the first error.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) boolean(name string, def bool) bool {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	return b
+}
+
+func (e *envReader) integer(name string, def int) int {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: want a whole number", name, v)
+	}
+	return n
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := parseDuration(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: %w", name, v, err)
+	}
+	return d
+}
+
+// parseDuration accepts Go durations ("90s", "2m") and plain seconds ("120").
+func parseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 120s or 2m")
+	}
+	return d, nil
+}
+
+// durationFlag is a flag.Value for durations that also takes plain seconds.
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := parseDuration(v)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+// listFlag collects a repeatable, comma-separated flag.
+type listFlag struct{ list *[]string }
+
+func (f listFlag) String() string {
+	if f.list == nil {
+		return ""
+	}
+	return strings.Join(*f.list, ",")
+}
+
+func (f listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*f.list = append(*f.list, s)
+		}
+	}
+	return nil
+}
+
+// byteSizeFlag parses sizes such as 10485760, 10MiB, 512KiB, 1GB.
+type byteSizeFlag struct{ n *int64 }
+
+func (f byteSizeFlag) String() string {
+	if f.n == nil {
+		return ""
+	}
+	return strconv.FormatInt(*f.n, 10)
+}
+
+func (f byteSizeFlag) Set(v string) error {
+	n, err := parseByteSize(v)
+	if err != nil {
+		return err
+	}
+	*f.n = n
+	return nil
+}
+
+func parseByteSize(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1}}
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q: want a positive size such as 10MiB", v)
+	}
+	return n * mult, nil
+}
+
+// logLevelFlag parses debug, info, warn or error.
+type logLevelFlag struct{ l *slog.Level }
+
+func (f logLevelFlag) String() string {
+	if f.l == nil {
+		return ""
+	}
+	return strings.ToLower(f.l.String())
+}
+
+func (f logLevelFlag) Set(v string) error { return f.l.UnmarshalText([]byte(v)) }
+
+// newFlagSet defines the configuration flags on a new FlagSet, with defaults
+// from the environment. Environment errors are reported by the returned
+// function, after parsing.
+func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Writer) (*flag.FlagSet, func() error) {
+	env := &envReader{getenv: getenv}
+	*cfg = config{
+		Endpoint:         env.str("AWS_MCP_ENDPOINT", upstream.DefaultEndpoint),
+		AccountsFile:     env.str("AWS_MCP_ACCOUNTS_FILE", ""),
+		TargetAccounts:   env.str("TARGET_ACCOUNTS", ""),
+		RoleName:         env.str("TARGET_ROLE_NAME", auth.DefaultRoleName),
+		ExternalID:       env.str("TARGET_EXTERNAL_ID", ""),
+		SessionName:      auth.DefaultSessionName,
+		Region:           env.str("AWS_REGION", env.str("AWS_DEFAULT_REGION", proxy.DefaultRegion)),
+		Concurrency:      env.integer("AWS_MCP_CONCURRENCY", proxy.DefaultConcurrency),
+		Timeout:          env.duration("AWS_MCP_TIMEOUT", proxy.DefaultTimeout),
+		Profile:          env.str("AWS_PROFILE", ""),
+		Org:              env.boolean("AWS_MCP_ORG", false),
+		OrgTTL:           env.duration("AWS_MCP_ORG_TTL", 15*time.Minute),
+		OrgRole:          env.str("AWS_MCP_ORG_ROLE", ""),
+		ReadOnly:         env.boolean("AWS_MCP_READ_ONLY", false),
+		SessionPolicyARN: env.str("AWS_MCP_SESSION_POLICY_ARN", ""),
+		AllowWriteFanout: env.boolean("AWS_MCP_ALLOW_WRITE_FANOUT", false),
+		MaxResponseBytes: upstream.DefaultMaxResponseBytes,
+		LogFormat:        env.str("AWS_MCP_LOG_FORMAT", "text"),
+	}
+	if lvl := env.str("AWS_MCP_LOG_LEVEL", ""); lvl != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil && env.err == nil {
+			env.err = fmt.Errorf("AWS_MCP_LOG_LEVEL=%q: want debug, info, warn or error", lvl)
+		}
+	}
+	if v := env.str("AWS_MCP_MAX_RESPONSE_BYTES", ""); v != "" {
+		n, err := parseByteSize(v)
+		if err != nil && env.err == nil {
+			env.err = fmt.Errorf("AWS_MCP_MAX_RESPONSE_BYTES=%w", err)
+		}
+		cfg.MaxResponseBytes = n
+	}
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.Endpoint, "endpoint", cfg.Endpoint, "AWS MCP Server URL (env AWS_MCP_ENDPOINT); https only, except loopback")
+	fs.StringVar(&cfg.AccountsFile, "accounts", cfg.AccountsFile, "JSON or YAML accounts file (env AWS_MCP_ACCOUNTS_FILE); TARGET_ACCOUNTS holds the same JSON inline")
+	fs.StringVar(&cfg.RoleName, "role-name", cfg.RoleName, "role assumed in each member account (env TARGET_ROLE_NAME)")
+	fs.StringVar(&cfg.ExternalID, "external-id", cfg.ExternalID, "ExternalId passed to AssumeRole (env TARGET_EXTERNAL_ID)")
+	fs.StringVar(&cfg.SessionName, "session-name", cfg.SessionName, "RoleSessionName; {account} becomes the account id")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "default target region of a query, sent upstream as _meta.AWS_REGION (env AWS_REGION)")
+	fs.StringVar(&cfg.SigningRegion, "signing-region", "", "SigV4 region of the endpoint (default: from the aws-mcp.<region>.api.aws host, else --region)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "accounts queried at once by query_all (env AWS_MCP_CONCURRENCY)")
+	fs.Var(durationFlag{&cfg.Timeout}, "timeout", "per-account call timeout (env AWS_MCP_TIMEOUT)")
+	fs.StringVar(&cfg.Profile, "profile", cfg.Profile, "AWS profile of the base (central) credentials (env AWS_PROFILE)")
+	fs.BoolVar(&cfg.Org, "org", cfg.Org, "discover accounts from AWS Organizations (env AWS_MCP_ORG)")
+	fs.Var(durationFlag{&cfg.OrgTTL}, "org-ttl", "how long discovered accounts are cached")
+	fs.StringVar(&cfg.OrgRole, "org-role", cfg.OrgRole, "role ARN to read Organizations through (management or delegated-admin account)")
+	fs.StringVar(&cfg.Profiles, "profiles", "", "glob of AWS config profiles; each is an account using that profile's own credentials")
+	fs.Var(listFlag{&cfg.Exclude}, "exclude", "account ids or name globs left out of every source (comma-separated, repeatable)")
+	fs.BoolVar(&cfg.ReadOnly, "read-only", cfg.ReadOnly, "pass a ReadOnlyAccess session policy on every AssumeRole and refuse write tools (env AWS_MCP_READ_ONLY)")
+	fs.StringVar(&cfg.SessionPolicyARN, "session-policy-arn", cfg.SessionPolicyARN, "session policy of --read-only (default arn:<partition>:iam::aws:policy/ReadOnlyAccess)")
+	fs.BoolVar(&cfg.AllowWriteFanout, "allow-write-fanout", cfg.AllowWriteFanout, "let query_all fan out tools that are not read-only")
+	fs.Var(byteSizeFlag{&cfg.MaxResponseBytes}, "max-response-bytes", "largest upstream answer accepted per account (e.g. 10MiB)")
+	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "debug, info, warn or error (env AWS_MCP_LOG_LEVEL); logs go to stderr")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (env AWS_MCP_LOG_FORMAT)")
+	return fs, func() error { return env.err }
+}
+
+// validate checks the configuration once flags are parsed.
+func (c *config) validate() error {
+	if err := upstream.ValidateEndpoint(c.Endpoint); err != nil {
+		return err
+	}
+	if !accounts.ValidRegion(c.Region) {
+		return fmt.Errorf("region %q is not a valid AWS region name", c.Region)
+	}
+	if c.SigningRegion != "" && !accounts.ValidRegion(c.SigningRegion) {
+		return fmt.Errorf("signing region %q is not a valid AWS region name", c.SigningRegion)
+	}
+	if !accounts.ValidRoleName(c.RoleName) {
+		return fmt.Errorf("role name %q is not a valid IAM role name", c.RoleName)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		return fmt.Errorf("concurrency %d: want 1 to 1024", c.Concurrency)
+	}
+	if c.Timeout <= 0 {
+		return fmt.Errorf("timeout %s: want a positive duration", c.Timeout)
+	}
+	if c.OrgTTL < 0 {
+		return fmt.Errorf("org-ttl %s: want zero or more", c.OrgTTL)
+	}
+	if c.MaxResponseBytes <= 0 {
+		return fmt.Errorf("max-response-bytes must be positive")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log format %q: want text or json", c.LogFormat)
+	}
+	if c.AccountsFile == "" && c.TargetAccounts == "" && !c.Org && c.Profiles == "" {
+		return errors.New("no accounts configured: give --accounts FILE (or AWS_MCP_ACCOUNTS_FILE), TARGET_ACCOUNTS, --org or --profiles GLOB")
+	}
+	return nil
+}
+
+// signingRegion is the SigV4 region of the endpoint.
+func (c *config) signingRegion() string {
+	if c.SigningRegion != "" {
+		return c.SigningRegion
+	}
+	return auth.SigningRegion(c.Endpoint, c.Region)
+}
+
+// parseConfig reads flags (after the environment) and validates them.
+func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (config, []string, error) {
+	var cfg config
+	fs, envErr := newFlagSet(name, &cfg, getenv, out)
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, fmt.Errorf("%w: %v", errConfig, err)
+	}
+	if err := envErr(); err != nil {
+		return cfg, nil, fmt.Errorf("%w: %v", errConfig, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, nil, fmt.Errorf("%w: %v", errConfig, err)
+	}
+	return cfg, fs.Args(), nil
+}
+
+// newLogger returns the stderr logger of the configured level and format.
+func newLogger(w io.Writer, cfg config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

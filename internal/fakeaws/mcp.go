@@ -1,0 +1,378 @@
+package fakeaws
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// MCPServer is a fake of the managed AWS MCP Server: MCP over Streamable
+// HTTP (initialize, sessions, tools/list, tools/call, DELETE), answering in
+// JSON or SSE. Every request must carry a valid SigV4 signature (service
+// aws-mcp, the configured region) by credentials the fake STS issued; bad
+// ones get 403. It records which account signed each tool call and the
+// region the call asked for in _meta.AWS_REGION. Faults are injected per
+// account. It is safe for concurrent use.
+type MCPServer struct {
+	verifier Verifier
+	data     *dataset
+
+	mu             sync.Mutex
+	sessions       map[string]string
+	sessionSeq     int
+	sessionsOpened int
+	calls          []ToolCall
+	rejections     []string
+	latency        map[string]time.Duration
+	defaultLatency time.Duration
+	statuses       map[string]*statusFault
+	overrides      map[string]Override
+	sse            bool
+	aborted        int
+	inflight       int
+	maxInflight    int
+}
+
+// ToolCall records one tools/call the fake answered or was asked for.
+type ToolCall struct {
+	// Account is the account whose credentials signed the request.
+	Account     string
+	AccessKeyID string
+	Principal   string
+	SessionID   string
+	Tool        string
+	Arguments   map[string]any
+	// Region is the call's _meta.AWS_REGION.
+	Region string
+}
+
+// Override writes its own answer to a tools/call of one account, for fault
+// tests (invalid JSON, a cut stream, a huge body). It returns false to let
+// the fake answer normally.
+type Override func(w http.ResponseWriter, r *http.Request, id json.RawMessage) bool
+
+type statusFault struct {
+	code       int
+	retryAfter string
+	remaining  int
+}
+
+func newMCPServer(keys *Keyring, region string, names map[string]string) *MCPServer {
+	return &MCPServer{
+		verifier:  Verifier{Keys: keys, Service: "aws-mcp", Region: region},
+		data:      &dataset{names: names},
+		sessions:  map[string]string{},
+		latency:   map[string]time.Duration{},
+		statuses:  map[string]*statusFault{},
+		overrides: map[string]Override{},
+	}
+}
+
+// SetLatency delays tools/call answers for account by d.
+func (m *MCPServer) SetLatency(account string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.latency[account] = d
+}
+
+// SetDefaultLatency delays tools/call answers of accounts without their own latency.
+func (m *MCPServer) SetDefaultLatency(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.defaultLatency = d
+}
+
+// FailCalls answers the next n tools/call requests of account with HTTP
+// status code (n < 0: all of them), with a Retry-After header when set.
+func (m *MCPServer) FailCalls(account string, code, n int, retryAfter string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.statuses[account] = &statusFault{code: code, retryAfter: retryAfter, remaining: n}
+}
+
+// SetOverride installs (or with nil removes) an Override for account.
+func (m *MCPServer) SetOverride(account string, o Override) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o == nil {
+		delete(m.overrides, account)
+		return
+	}
+	m.overrides[account] = o
+}
+
+// SetSSE makes the fake answer requests as text/event-stream.
+func (m *MCPServer) SetSSE(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sse = on
+}
+
+// ExpireSessions forgets every session, so their next request gets 404.
+func (m *MCPServer) ExpireSessions() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sessions = map[string]string{}
+}
+
+// Calls returns every tools/call received so far.
+func (m *MCPServer) Calls() []ToolCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]ToolCall(nil), m.calls...)
+}
+
+// CallCount returns how many tools/call requests account signed ("" for all).
+func (m *MCPServer) CallCount(account string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.calls {
+		if account == "" || c.Account == account {
+			n++
+		}
+	}
+	return n
+}
+
+// SessionsOpened returns how many sessions initialize has created.
+func (m *MCPServer) SessionsOpened() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessionsOpened
+}
+
+// Rejections returns the errors of requests refused for their signature.
+func (m *MCPServer) Rejections() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.rejections...)
+}
+
+// Aborted returns how many delayed tools/call requests the client abandoned.
+func (m *MCPServer) Aborted() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.aborted
+}
+
+// MaxInflight returns the most tools/call requests served at once.
+func (m *MCPServer) MaxInflight() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.maxInflight
+}
+
+// rpcRequest is a JSON-RPC request or notification.
+type rpcRequest struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params,omitempty"`
+}
+
+// ServeHTTP serves the MCP endpoint.
+func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	cred, apiErr := m.verifier.Verify(r, body)
+	if apiErr != nil {
+		m.mu.Lock()
+		m.rejections = append(m.rejections, apiErr.Error())
+		m.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", apiErr.Code)
+		w.WriteHeader(apiErr.Status)
+		json.NewEncoder(w).Encode(map[string]string{"message": apiErr.Message})
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodDelete:
+		m.mu.Lock()
+		delete(m.sessions, r.Header.Get("Mcp-Session-Id"))
+		m.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		return
+	default:
+		w.Header().Set("Allow", "POST, DELETE")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	var req rpcRequest
+	if err := json.Unmarshal(body, &req); err != nil || req.JSONRPC != "2.0" || req.Method == "" {
+		m.writeRPCError(w, http.StatusBadRequest, nil, -32700, "Parse error: want one JSON-RPC 2.0 message")
+		return
+	}
+	if req.Method == "initialize" {
+		m.initialize(w, cred, req)
+		return
+	}
+	sessionID := r.Header.Get("Mcp-Session-Id")
+	if sessionID == "" {
+		m.writeRPCError(w, http.StatusBadRequest, req.ID, -32600, "Bad Request: Mcp-Session-Id header is required")
+		return
+	}
+	m.mu.Lock()
+	owner, ok := m.sessions[sessionID]
+	m.mu.Unlock()
+	if !ok {
+		http.Error(w, "session not found", http.StatusNotFound)
+		return
+	}
+	if owner != cred.Account {
+		m.writeRPCError(w, http.StatusForbidden, req.ID, -32600, "session belongs to another account")
+		return
+	}
+	if len(req.ID) == 0 {
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	switch req.Method {
+	case "ping":
+		m.writeResult(w, req.ID, map[string]any{})
+	case "tools/list":
+		m.writeResult(w, req.ID, map[string]any{"tools": toolDefinitions()})
+	case "tools/call":
+		m.toolsCall(w, r, cred, sessionID, req)
+	default:
+		m.writeRPCError(w, http.StatusOK, req.ID, -32601, "Method not found: "+req.Method)
+	}
+}
+
+var supportedProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+func (m *MCPServer) initialize(w http.ResponseWriter, cred Credential, req rpcRequest) {
+	var params struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	if err := json.Unmarshal(req.Params, &params); err != nil {
+		m.writeRPCError(w, http.StatusOK, req.ID, -32602, "invalid initialize params")
+		return
+	}
+	version := "2025-06-18"
+	for _, v := range supportedProtocolVersions {
+		if v == params.ProtocolVersion {
+			version = v
+		}
+	}
+	m.mu.Lock()
+	m.sessionSeq++
+	m.sessionsOpened++
+	id := fmt.Sprintf("fake-session-%s-%06d", cred.Account, m.sessionSeq)
+	m.sessions[id] = cred.Account
+	m.mu.Unlock()
+	w.Header().Set("Mcp-Session-Id", id)
+	m.writeResult(w, req.ID, map[string]any{
+		"protocolVersion": version,
+		"capabilities":    map[string]any{"tools": map[string]any{"listChanged": false}},
+		"serverInfo":      map[string]any{"name": "fake-aws-mcp", "version": "1.0.0"},
+	})
+}
+
+func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Credential, sessionID string, req rpcRequest) {
+	var params struct {
+		Name      string         `json:"name"`
+		Arguments map[string]any `json:"arguments"`
+		Meta      map[string]any `json:"_meta"`
+	}
+	if err := json.Unmarshal(req.Params, &params); err != nil {
+		m.writeRPCError(w, http.StatusOK, req.ID, -32602, "invalid tools/call params: "+err.Error())
+		return
+	}
+	region, _ := params.Meta["AWS_REGION"].(string)
+	call := ToolCall{
+		Account: cred.Account, AccessKeyID: cred.AccessKeyID, Principal: cred.Principal,
+		SessionID: sessionID, Tool: params.Name, Arguments: params.Arguments, Region: region,
+	}
+
+	m.mu.Lock()
+	m.calls = append(m.calls, call)
+	m.inflight++
+	m.maxInflight = max(m.maxInflight, m.inflight)
+	delay, ok := m.latency[cred.Account]
+	if !ok {
+		delay = m.defaultLatency
+	}
+	var fault *statusFault
+	if f := m.statuses[cred.Account]; f != nil && f.remaining != 0 {
+		f.remaining--
+		fault = &statusFault{code: f.code, retryAfter: f.retryAfter}
+	}
+	override := m.overrides[cred.Account]
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.inflight--
+		m.mu.Unlock()
+	}()
+
+	if delay > 0 {
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			m.mu.Lock()
+			m.aborted++
+			m.mu.Unlock()
+			return
+		}
+	}
+	if fault != nil {
+		if fault.retryAfter != "" {
+			w.Header().Set("Retry-After", fault.retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(fault.code)
+		fmt.Fprintf(w, `{"message":"injected HTTP %d"}`, fault.code)
+		return
+	}
+	if override != nil && override(w, r, req.ID) {
+		return
+	}
+	result, known := m.data.call(call)
+	if !known {
+		m.writeRPCError(w, http.StatusOK, req.ID, -32602, "Unknown tool: "+params.Name)
+		return
+	}
+	m.writeResult(w, req.ID, result)
+}
+
+func (m *MCPServer) writeResult(w http.ResponseWriter, id json.RawMessage, result any) {
+	m.writeMessage(w, http.StatusOK, map[string]any{"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+func (m *MCPServer) writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int, msg string) {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	m.writeMessage(w, status, map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": code, "message": msg}})
+}
+
+func (m *MCPServer) writeMessage(w http.ResponseWriter, status int, msg any) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	m.mu.Lock()
+	sse := m.sse
+	m.mu.Unlock()
+	if sse && status == http.StatusOK {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "event: message\ndata: %s\n\n", data)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(data)
+}

@@ -1,0 +1,290 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+)
+
+// CallAWSTool is the upstream tool that runs an AWS CLI command; its
+// read-only status depends on the command, not on its annotation.
+const CallAWSTool = "aws___call_aws"
+
+// readOnlyPrefixes are the CLI operation prefixes that only read.
+var readOnlyPrefixes = []string{"list-", "describe-", "get-", "search-", "lookup-", "batch-get-", "scan", "query"}
+
+// globalOptionsWithValue are AWS CLI global options that take a value.
+var globalOptionsWithValue = map[string]bool{
+	"--region": true, "--profile": true, "--output": true, "--endpoint-url": true, "--query": true,
+	"--color": true, "--cli-read-timeout": true, "--cli-connect-timeout": true, "--ca-bundle": true,
+	"--cli-binary-format": true,
+}
+
+// globalFlags are AWS CLI global options without a value.
+var globalFlags = map[string]bool{
+	"--debug": true, "--no-verify-ssl": true, "--no-paginate": true, "--no-sign-request": true,
+	"--no-cli-pager": true, "--cli-auto-prompt": true, "--no-cli-auto-prompt": true,
+}
+
+// IsReadOnlyCommand classifies an AWS CLI command for the write guard: the
+// operation of "aws [global options] <service> <operation> ..." must start
+// with list-, describe-, get-, search-, lookup-, batch-get-, scan or query,
+// or the command must be "aws s3 ls". Anything else, including a command
+// that cannot be parsed or that chains shell syntax, counts as a write.
+func IsReadOnlyCommand(command string) bool {
+	words, ok := splitCommand(command)
+	if !ok || len(words) < 3 || words[0] != "aws" {
+		return false
+	}
+	var positional []string
+	for i := 1; i < len(words) && len(positional) < 2; i++ {
+		w := words[i]
+		if !strings.HasPrefix(w, "-") {
+			positional = append(positional, strings.ToLower(w))
+			continue
+		}
+		if len(positional) == 2 {
+			break
+		}
+		if len(positional) == 1 {
+			// An option between service and operation is not CLI syntax.
+			return false
+		}
+		name, _, hasValue := strings.Cut(w, "=")
+		switch {
+		case globalFlags[name] && !hasValue:
+		case globalOptionsWithValue[name] && hasValue:
+		case globalOptionsWithValue[name]:
+			i++
+		default:
+			return false
+		}
+	}
+	if len(positional) < 2 {
+		return false
+	}
+	service, operation := positional[0], positional[1]
+	if strings.Trim(service, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" ||
+		strings.Trim(operation, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return false
+	}
+	if service == "s3" {
+		return operation == "ls"
+	}
+	for _, p := range readOnlyPrefixes {
+		if strings.HasPrefix(operation, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitCommand splits a command line into words as a POSIX shell would,
+// honouring single and double quotes and backslashes. It fails on
+// unbalanced quotes and on shell syntax that would run something else:
+// unquoted ; | & < > ` and newlines, and $ outside single quotes.
+func splitCommand(command string) ([]string, bool) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	escaped := false
+	for _, r := range command {
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped = false
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case quote == '"':
+			switch r {
+			case '"':
+				quote = 0
+			case '$', '`':
+				return nil, false
+			case '\\':
+				escaped = true
+			default:
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == '\\':
+			escaped, inWord = true, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case strings.ContainsRune(";|&<>`$\n\r", r):
+			return nil, false
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 || escaped {
+		return nil, false
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, true
+}
+
+// classify reports whether a call of tool with args is read-only. For
+// aws___call_aws the CLI command decides; other tools are read-only when the
+// upstream annotates them readOnlyHint: true. When need is set and the
+// annotations are not cached yet, they are fetched with tools/list through
+// one of the selected accounts; otherwise an unknown tool counts as a write.
+func (s *Service) classify(ctx context.Context, selected []accounts.Account, tool string, args json.RawMessage, need bool) (bool, error) {
+	if tool == CallAWSTool {
+		return IsReadOnlyCommand(cliCommand(args)), nil
+	}
+	if t, ok := s.cachedTool(tool); ok {
+		return readOnlyHint(t), nil
+	}
+	if !need {
+		return false, nil
+	}
+	tools, err := s.upstreamTools(ctx, selected)
+	if err != nil {
+		return false, fmt.Errorf("cannot tell whether %s is read-only: %w", tool, err)
+	}
+	t, ok := tools[tool]
+	if !ok {
+		return false, fmt.Errorf("the AWS MCP Server has no tool %q (list_tools shows the tools it offers)", tool)
+	}
+	return readOnlyHint(t), nil
+}
+
+func readOnlyHint(t mcp.Tool) bool {
+	return t.Annotations.ReadOnlyHint != nil && *t.Annotations.ReadOnlyHint
+}
+
+// cliCommand returns the cli_command argument, or "".
+func cliCommand(args json.RawMessage) string {
+	var a struct {
+		CLICommand string `json:"cli_command"`
+	}
+	_ = json.Unmarshal(args, &a)
+	return a.CLICommand
+}
+
+// writeRefusal explains why a tool call was refused.
+func writeRefusal(tool string, args json.RawMessage, why string) string {
+	what := "tool " + tool
+	if tool == CallAWSTool {
+		what = fmt.Sprintf("command %q", cliCommand(args))
+	}
+	return fmt.Sprintf("%s is not read-only, and %s", what, why)
+}
+
+func (s *Service) cachedTool(name string) (mcp.Tool, bool) {
+	s.toolsMu.Lock()
+	defer s.toolsMu.Unlock()
+	t, ok := s.tools[name]
+	return t, ok
+}
+
+// upstreamTools returns the upstream's tools by name, listing them once per
+// process through the first of candidates that answers.
+func (s *Service) upstreamTools(ctx context.Context, candidates []accounts.Account) (map[string]mcp.Tool, error) {
+	s.toolsMu.Lock()
+	defer s.toolsMu.Unlock()
+	if s.tools != nil {
+		return s.tools, nil
+	}
+	var lastErr error
+	for i, a := range candidates {
+		if i == 3 {
+			break
+		}
+		tools, err := s.listTools(ctx, a)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		s.tools = make(map[string]mcp.Tool, len(tools))
+		for _, t := range tools {
+			s.tools[t.Name] = t
+		}
+		return s.tools, nil
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no account to list the upstream tools with")
+	}
+	return nil, lastErr
+}
+
+// listTools lists the upstream tools through one account.
+func (s *Service) listTools(ctx context.Context, a accounts.Account) ([]mcp.Tool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	creds, err := s.creds.For(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := creds.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, s.cfg.Timeout))
+	}
+	tools, err := s.pool.ListTools(ctx, upstream.Target{AccountID: a.ID, Credentials: creds})
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, s.cfg.Timeout))
+	}
+	return tools, nil
+}
+
+// ListTools returns the upstream's tools as seen through one account: the
+// given one, or the first configured. It refreshes the annotation cache.
+func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, accounts.Account, error) {
+	var acct accounts.Account
+	if accountID != "" {
+		a, err := s.dir.Lookup(ctx, accountID)
+		if err != nil {
+			return nil, acct, err
+		}
+		acct = a
+	} else {
+		all, err := s.dir.List(ctx)
+		if err != nil {
+			return nil, acct, err
+		}
+		if len(all) == 0 {
+			return nil, acct, errors.New("no accounts are configured")
+		}
+		acct = all[0]
+	}
+	tools, err := s.listTools(ctx, acct)
+	if err != nil {
+		return nil, acct, err
+	}
+	cache := make(map[string]mcp.Tool, len(tools))
+	for _, t := range tools {
+		cache[t.Name] = t
+	}
+	s.toolsMu.Lock()
+	s.tools = cache
+	s.toolsMu.Unlock()
+	return tools, acct, nil
+}
+
+// ReadOnlyTool reports whether the upstream tool (or, for aws___call_aws,
+// the command in args) counts as read-only under the guard's rules, using
+// cached annotations only.
+func (s *Service) ReadOnlyTool(tool string, args json.RawMessage) bool {
+	ro, _ := s.classify(context.Background(), nil, tool, args, false)
+	return ro
+}

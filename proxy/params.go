@@ -1,0 +1,154 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Args are a tool call's arguments by name, still encoded.
+type Args map[string]json.RawMessage
+
+// ParseArgs decodes a tool call's arguments object, rejecting parameters
+// not in allowed so a misspelt one is an error rather than ignored.
+func ParseArgs(raw json.RawMessage, allowed ...string) (Args, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return Args{}, nil
+	}
+	var a Args
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("arguments must be a JSON object: %w", err)
+	}
+	var unknown []string
+	for k := range a {
+		if !slices.Contains(allowed, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("unknown parameter %s (this tool takes %s)", strings.Join(quoteAll(unknown), ", "), strings.Join(allowed, ", "))
+	}
+	return a, nil
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// present reports whether a parameter was given with a non-null value.
+func (a Args) present(name string) bool {
+	v, ok := a[name]
+	return ok && string(bytes.TrimSpace(v)) != "null"
+}
+
+// String returns a string parameter. A required one must be non-empty.
+func (a Args) String(name string, required bool) (string, error) {
+	if !a.present(name) {
+		if required {
+			return "", fmt.Errorf("missing required parameter %q", name)
+		}
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(a[name], &s); err != nil {
+		return "", fmt.Errorf("parameter %q must be a string", name)
+	}
+	s = strings.TrimSpace(s)
+	if required && s == "" {
+		return "", fmt.Errorf("parameter %q must not be empty", name)
+	}
+	return s, nil
+}
+
+// AccountID returns an account id parameter, accepting a JSON number too
+// (agents sometimes send 222222222222 unquoted).
+func (a Args) AccountID(name string) (string, error) {
+	if a.present(name) {
+		var n json.Number
+		if json.Unmarshal(a[name], &n) == nil {
+			return n.String(), nil
+		}
+	}
+	return a.String(name, true)
+}
+
+// Strings returns a list-of-strings parameter; a single string is taken as
+// a list of one.
+func (a Args) Strings(name string) ([]string, error) {
+	if !a.present(name) {
+		return nil, nil
+	}
+	var list []string
+	if err := json.Unmarshal(a[name], &list); err != nil {
+		var one string
+		if json.Unmarshal(a[name], &one) != nil {
+			return nil, fmt.Errorf("parameter %q must be an array of strings", name)
+		}
+		list = []string{one}
+	}
+	for i, s := range list {
+		list[i] = strings.TrimSpace(s)
+		if list[i] == "" {
+			return nil, fmt.Errorf("parameter %q must not contain empty strings", name)
+		}
+	}
+	return list, nil
+}
+
+// StringMap returns an object-of-strings parameter.
+func (a Args) StringMap(name string) (map[string]string, error) {
+	if !a.present(name) {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(a[name], &m); err != nil {
+		return nil, fmt.Errorf("parameter %q must be an object of string values, like {\"env\": \"prod\"}", name)
+	}
+	return m, nil
+}
+
+// Object returns an object parameter as raw JSON ("{}" when absent). A
+// string holding a JSON object is accepted too, as agents sometimes encode
+// nested arguments.
+func (a Args) Object(name string) (json.RawMessage, error) {
+	if !a.present(name) {
+		return json.RawMessage("{}"), nil
+	}
+	raw := bytes.TrimSpace(a[name])
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			raw = bytes.TrimSpace([]byte(s))
+			if len(raw) == 0 {
+				return json.RawMessage("{}"), nil
+			}
+		}
+	}
+	if raw[0] != '{' || !json.Valid(raw) {
+		return nil, fmt.Errorf("parameter %q must be a JSON object of the upstream tool's arguments", name)
+	}
+	return json.RawMessage(raw), nil
+}
+
+var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$`)
+
+// validateToolName checks an upstream tool name.
+func validateToolName(name string) error {
+	if name == "" {
+		return fmt.Errorf("missing required parameter \"tool_name\"")
+	}
+	if !toolNamePattern.MatchString(name) {
+		return fmt.Errorf("tool_name %q is not a valid tool name (letters, digits, _ . : / -; list_tools shows the upstream tools)", name)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// renderQueryAll is the readable text of a fan-out: a summary line, then
+// each account's outcome with the text the upstream answered.
+func renderQueryAll(r *QueryAllResult) string {
+	var b strings.Builder
+	s := r.Summary
+	fmt.Fprintf(&b, "%s: %d of %d succeeded, %d failed (%s, %s, %s)\n",
+		r.ToolName, s.Succeeded, s.Total, s.Failed, plural(s.Accounts, "account"), plural(s.Regions, "region"),
+		time.Duration(s.DurationMS)*time.Millisecond)
+	for _, res := range r.Results {
+		if res.Status == StatusSuccess {
+			fmt.Fprintf(&b, "\n## %s %s (%s): success, %d ms\n%s\n", res.AccountID, res.Name, res.Region, res.DurationMS, resultText(res.Data))
+		} else {
+			fmt.Fprintf(&b, "\n## %s %s (%s): error\n%s\n", res.AccountID, res.Name, res.Region, res.Error)
+		}
+	}
+	return b.String()
+}
+
+// resultText returns the text content of an upstream result, or its JSON
+// when it has none.
+func resultText(data json.RawMessage) string {
+	var r struct {
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+		StructuredContent json.RawMessage `json:"structuredContent"`
+	}
+	if json.Unmarshal(data, &r) == nil {
+		var parts []string
+		for _, c := range r.Content {
+			if c.Type == "text" {
+				parts = append(parts, c.Text)
+			}
+		}
+		if len(parts) > 0 {
+			return strings.Join(parts, "\n")
+		}
+		if len(r.StructuredContent) > 0 {
+			return string(r.StructuredContent)
+		}
+	}
+	return string(data)
+}
+
+func renderAccounts(l *AccountList) string {
+	var b strings.Builder
+	b.WriteString(plural(l.Count, "account") + "\n")
+	for _, a := range l.Accounts {
+		fmt.Fprintf(&b, "%s  %s  (source %s", a.ID, a.Name, a.Source)
+		if a.OUPath != "" {
+			fmt.Fprintf(&b, ", ou %s", a.OUPath)
+		}
+		if len(a.Tags) > 0 {
+			tags, _ := json.Marshal(a.Tags)
+			fmt.Fprintf(&b, ", tags %s", tags)
+		}
+		b.WriteString(")\n")
+	}
+	return b.String()
+}
+
+func renderTools(l *UpstreamToolList) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d upstream tools (seen through account %s)\n", len(l.Tools), l.AccountID)
+	for _, t := range l.Tools {
+		ro := ""
+		if t.ReadOnly {
+			ro = " [read-only]"
+		}
+		fmt.Fprintf(&b, "- %s%s: %s\n", t.Name, ro, t.Description)
+	}
+	return b.String()
+}
+
+// plural renders "1 account" or "3 accounts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -1,0 +1,284 @@
+// Package proxy is the multi-account core: it resolves accounts, fans tool
+// calls out to the AWS MCP Server with each account's credentials, and
+// exposes the result as MCP tools (list_accounts, query, query_all,
+// list_tools). Both the stdio server and the Lambda bridge are built on it.
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+)
+
+// Defaults of Config.
+const (
+	DefaultConcurrency = 16
+	DefaultTimeout     = 120 * time.Second
+	DefaultRegion      = "us-east-1"
+)
+
+// Config tunes the Service.
+type Config struct {
+	// DefaultRegion is the target region of a query that names none.
+	DefaultRegion string
+	// Concurrency bounds the accounts queried at once by QueryAll.
+	Concurrency int
+	// Timeout bounds one account's call (credentials, session, tool call).
+	Timeout time.Duration
+	// ReadOnly refuses tools that are not read-only in Query and QueryAll.
+	ReadOnly bool
+	// AllowWriteFanout lets QueryAll run tools that are not read-only.
+	AllowWriteFanout bool
+}
+
+// Credentials resolves the credentials of an account.
+type Credentials interface {
+	// For returns the provider whose credentials sign the account's calls.
+	For(ctx context.Context, a accounts.Account) (aws.CredentialsProvider, error)
+	// SessionName names the account's credentials in audit lines: the
+	// RoleSessionName CloudTrail records, or the profile.
+	SessionName(a accounts.Account) string
+}
+
+// Service answers list_accounts, query and query_all. It is safe for
+// concurrent use; build one per process and share it.
+type Service struct {
+	cfg   Config
+	dir   *accounts.Directory
+	creds Credentials
+	pool  *upstream.Pool
+	log   *slog.Logger
+
+	toolsMu sync.Mutex
+	tools   map[string]mcp.Tool
+}
+
+// New returns a Service over the directory, credentials and upstream pool.
+func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.Pool, log *slog.Logger) *Service {
+	if cfg.DefaultRegion == "" {
+		cfg.DefaultRegion = DefaultRegion
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log}
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Status values of a Result.
+const (
+	StatusSuccess = "success"
+	StatusError   = "error"
+)
+
+// Error codes of a failed Result, for machines.
+const (
+	CodeAccessDenied   = "access_denied"
+	CodeCredentials    = "credentials"
+	CodeTimeout        = "timeout"
+	CodeCancelled      = "cancelled"
+	CodeUpstream       = "upstream"
+	CodeToolError      = "tool_error"
+	CodeResponseTooBig = "response_too_large"
+)
+
+// Result is one account's (and region's) answer.
+type Result struct {
+	AccountID string `json:"account_id"`
+	Name      string `json:"name"`
+	Region    string `json:"region"`
+	// Status is StatusSuccess or StatusError.
+	Status string `json:"status"`
+	// Data is the upstream tools/call result (content, structuredContent,
+	// isError), passed through unchanged.
+	Data json.RawMessage `json:"data,omitempty"`
+	// Error names the cause of a failure.
+	Error string `json:"error,omitempty"`
+	// ErrorCode classifies the failure (CodeAccessDenied, CodeTimeout, ...).
+	ErrorCode  string `json:"error_code,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// QueryRequest is one tool call in one account.
+type QueryRequest struct {
+	AccountID string
+	ToolName  string
+	// Arguments is the upstream tool's arguments, a JSON object.
+	Arguments json.RawMessage
+	// Region overrides the account's default region.
+	Region string
+}
+
+// Query calls a tool in one configured account. Request problems (unknown
+// account, a refused write tool) are errors; the account's own failure is a
+// Result with StatusError.
+func (s *Service) Query(ctx context.Context, req QueryRequest) (Result, error) {
+	if err := validateToolName(req.ToolName); err != nil {
+		return Result{}, err
+	}
+	acct, err := s.dir.Lookup(ctx, req.AccountID)
+	if err != nil {
+		return Result{}, err
+	}
+	region := req.Region
+	if region == "" {
+		region = s.defaultRegions(acct)[0]
+	}
+	if !accounts.ValidRegion(region) {
+		return Result{}, fmt.Errorf("region %q is not a valid AWS region name", region)
+	}
+	readOnly, err := s.classify(ctx, []accounts.Account{acct}, req.ToolName, req.Arguments, s.cfg.ReadOnly)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.cfg.ReadOnly && !readOnly {
+		return Result{}, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, "read-only mode (--read-only) is on"))
+	}
+	return s.call(ctx, acct, region, req.ToolName, req.Arguments, readOnly), nil
+}
+
+// defaultRegions are the regions of a query that names none.
+func (s *Service) defaultRegions(a accounts.Account) []string {
+	if len(a.Regions) > 0 {
+		return a.Regions
+	}
+	return []string{s.cfg.DefaultRegion}
+}
+
+// call runs one tool call in one account and region, bounded by the
+// per-account timeout, and logs one audit line.
+func (s *Service) call(ctx context.Context, acct accounts.Account, region, tool string, args json.RawMessage, readOnly bool) Result {
+	start := time.Now()
+	res := Result{AccountID: acct.ID, Name: acct.Name, Region: region}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+
+	data, err := s.invoke(ctx, acct, region, tool, args, readOnly)
+	res.DurationMS = time.Since(start).Milliseconds()
+	switch {
+	case err != nil:
+		res.Status, res.ErrorCode, res.Error = StatusError, classifyError(ctx, err), describeError(ctx, err, s.cfg.Timeout)
+	default:
+		res.Data = data
+		if text, isErr := toolOutcome(data); isErr {
+			res.Status, res.ErrorCode, res.Error = StatusError, CodeToolError, "tool error: "+text
+		} else {
+			res.Status = StatusSuccess
+		}
+	}
+	s.audit(ctx, acct, tool, res, time.Since(start))
+	return res
+}
+
+// audit logs one structured line per upstream call, fit for CloudWatch.
+func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string, res Result, took time.Duration) {
+	attrs := []any{"account", acct.ID, "region", res.Region, "tool", tool, "duration", took,
+		"outcome", res.Status, "session", s.creds.SessionName(acct)}
+	level := slog.LevelInfo
+	if res.Status != StatusSuccess {
+		level = slog.LevelWarn
+		attrs = append(attrs, "error_code", res.ErrorCode, "error", res.Error)
+	}
+	s.log.Log(ctx, level, "upstream call", attrs...)
+}
+
+// invoke gets the account's credentials, then calls the tool upstream.
+func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, tool string, args json.RawMessage, readOnly bool) (json.RawMessage, error) {
+	creds, err := s.creds.For(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	// Retrieve first, so an AssumeRole failure is reported as such rather
+	// than as a failed HTTP request.
+	if _, err := creds.Retrieve(ctx); err != nil {
+		return nil, err
+	}
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	return s.pool.CallTool(ctx, upstream.Target{AccountID: acct.ID, Credentials: creds}, tool, args, region, readOnly)
+}
+
+// toolOutcome reads isError and the text of an upstream result.
+func toolOutcome(data json.RawMessage) (string, bool) {
+	var r struct {
+		IsError bool `json:"isError"`
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	if json.Unmarshal(data, &r) != nil || !r.IsError {
+		return "", false
+	}
+	text := ""
+	for _, c := range r.Content {
+		if c.Type == "text" {
+			text += c.Text
+		}
+	}
+	if text == "" {
+		text = "the upstream tool reported an error without text"
+	}
+	return text, true
+}
+
+// classifyError returns the ErrorCode of a failed call.
+func classifyError(ctx context.Context, err error) string {
+	var assume *auth.AssumeRoleError
+	switch {
+	case errors.As(err, &assume):
+		if assume.Code() == "AccessDenied" {
+			return CodeAccessDenied
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return CodeTimeout
+		}
+		return CodeCredentials
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return CodeTimeout
+	case ctx.Err() != nil, errors.Is(err, context.Canceled):
+		return CodeCancelled
+	case errors.Is(err, upstream.ErrResponseTooLarge):
+		return CodeResponseTooBig
+	}
+	return CodeUpstream
+}
+
+// describeError renders a failed call's cause for the caller.
+func describeError(ctx context.Context, err error, timeout time.Duration) string {
+	var assume *auth.AssumeRoleError
+	if errors.As(err, &assume) {
+		msg := assume.Error()
+		if assume.Code() == "AccessDenied" {
+			msg += " (check the role exists and its trust policy allows the central principal, and the ExternalId if one is required)"
+		}
+		return msg
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timed out after %s (per-account timeout; raise --timeout if the account is just slow)", timeout)
+	case ctx.Err() != nil:
+		return "cancelled before the account answered"
+	}
+	return err.Error()
+}

@@ -1,0 +1,367 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/centralops/aws-mcp-multi-account/accounts"
+)
+
+// Tool names: a stable contract that clients and the gateway schema use.
+const (
+	ToolListAccounts = "list_accounts"
+	ToolQuery        = "query"
+	ToolQueryAll     = "query_all"
+	ToolListTools    = "list_tools"
+)
+
+// Tools returns every tool of the proxy with its handler, in a stable order.
+func Tools(s *Service) []server.ServerTool {
+	constructors := []func(*Service) (mcp.Tool, server.ToolHandlerFunc){
+		ListAccountsTool, QueryTool, QueryAllTool, ListToolsTool,
+	}
+	out := make([]server.ServerTool, len(constructors))
+	for i, c := range constructors {
+		tool, handler := c(s)
+		out[i] = server.ServerTool{Tool: tool, Handler: handler}
+	}
+	return out
+}
+
+// NewServer returns an MCP server that offers the proxy's tools.
+func NewServer(s *Service, version string) *server.MCPServer {
+	srv := server.NewMCPServer("aws-mcp-multi-account", version,
+		server.WithToolCapabilities(false),
+		server.WithRecovery(),
+		server.WithInstructions(instructions(s.cfg)))
+	srv.AddTools(Tools(s)...)
+	return srv
+}
+
+func instructions(cfg Config) string {
+	return "Query many AWS accounts through the AWS MCP Server. Call list_accounts to see the accounts " +
+		"(and preview a selection), list_tools to see the upstream tools (such as aws___call_aws), query to " +
+		"run one upstream tool in one account, and query_all to run it in every selected account (and region) " +
+		"at once. " + modeNote(cfg)
+}
+
+// modeNote tells the agent which safety mode is active.
+func modeNote(cfg Config) string {
+	switch {
+	case cfg.ReadOnly:
+		return "Read-only mode is on: every session carries a read-only policy, and tools that are not read-only are refused."
+	case cfg.AllowWriteFanout:
+		return "Write fan-out is allowed: query_all runs any tool, including ones that change resources. Be careful."
+	}
+	return "query_all runs only read-only tools (for aws___call_aws: list-/describe-/get-/search-/lookup-/batch-get-/scan/query operations and 'aws s3 ls'); use query for a change in one account."
+}
+
+const selectorProperties = `
+		"accounts": {"type": "array", "items": {"type": "string"}, "description": "Account ids or name globs (e.g. \"prod-*\"); an account matches any entry."},
+		"tags": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Tag key to value; every tag must match."},
+		"ou": {"type": "string", "description": "OU id (ou-...) or OU path prefix (e.g. \"Root/Workloads\")."}`
+
+// ListAccountsTool lists the configured accounts, optionally narrowed by
+// selectors so an agent can preview a query_all selection.
+func ListAccountsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
+	tool := mcp.NewToolWithRawSchema(ToolListAccounts,
+		"List the AWS accounts this server can query: id, name, source, OU path, OU id and tags. "+
+			"The optional selectors (ANDed together) preview which accounts query_all would target.",
+		json.RawMessage(`{"type": "object", "properties": {`+selectorProperties+`}, "additionalProperties": false}`))
+	tool.Annotations = annotations("List accounts", true)
+	tool.RawOutputSchema = json.RawMessage(listAccountsOutputSchema)
+	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, err := ParseArgs(rawArguments(req), "accounts", "tags", "ou")
+		if err != nil {
+			return toolError(err), nil
+		}
+		sel, err := selectorArgs(args)
+		if err != nil {
+			return toolError(err), nil
+		}
+		out, err := s.ListAccounts(ctx, sel)
+		if err != nil {
+			return toolError(err), nil
+		}
+		return mcp.NewToolResultStructured(out, renderAccounts(out)), nil
+	}
+}
+
+// AccountList is the answer of list_accounts.
+type AccountList struct {
+	Accounts []accounts.Account `json:"accounts"`
+	Count    int                `json:"count"`
+}
+
+// ListAccounts returns the configured accounts that match sel.
+func (s *Service) ListAccounts(ctx context.Context, sel accounts.Selector) (*AccountList, error) {
+	all, err := s.dir.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sel.IsZero() {
+		return &AccountList{Accounts: nonNil(all), Count: len(all)}, nil
+	}
+	selected, err := accounts.Select(all, sel)
+	if err != nil {
+		return nil, err
+	}
+	return &AccountList{Accounts: selected, Count: len(selected)}, nil
+}
+
+func nonNil(a []accounts.Account) []accounts.Account {
+	if a == nil {
+		return []accounts.Account{}
+	}
+	return a
+}
+
+// QueryTool calls an upstream tool in one account.
+func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
+	tool := mcp.NewToolWithRawSchema(ToolQuery,
+		"Run one AWS MCP Server tool (see list_tools; e.g. aws___call_aws with {\"cli_command\": \"aws s3api list-buckets\"}) "+
+			"in one account, with credentials of the role assumed there. Returns the tool's result unchanged. "+modeNote(s.cfg),
+		json.RawMessage(`{"type": "object", "properties": {
+		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "12-digit id of a configured account (see list_accounts)."},
+		"tool_name": {"type": "string", "description": "Upstream tool name, e.g. aws___call_aws."},
+		"arguments": {"type": "object", "description": "Arguments of the upstream tool."},
+		"region": {"type": "string", "description": "Target AWS region, e.g. us-west-2 (default: the account's or the server's default)."}
+	}, "required": ["account_id", "tool_name"], "additionalProperties": false}`))
+	tool.Annotations = annotations("Query one account", s.cfg.ReadOnly)
+	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, err := ParseArgs(rawArguments(req), "account_id", "tool_name", "arguments", "region")
+		if err != nil {
+			return toolError(err), nil
+		}
+		q, err := queryArgs(args)
+		if err != nil {
+			return toolError(err), nil
+		}
+		res, err := s.Query(ctx, q)
+		if err != nil {
+			return toolError(err), nil
+		}
+		return queryResult(res), nil
+	}
+}
+
+func queryArgs(args Args) (QueryRequest, error) {
+	var q QueryRequest
+	var err error
+	if q.AccountID, err = args.AccountID("account_id"); err != nil {
+		return q, err
+	}
+	if q.ToolName, err = args.String("tool_name", true); err != nil {
+		return q, err
+	}
+	if q.Arguments, err = args.Object("arguments"); err != nil {
+		return q, err
+	}
+	q.Region, err = args.String("region", false)
+	return q, err
+}
+
+// queryResult turns one account's Result into the upstream's own result,
+// attributed to the account in _meta.
+func queryResult(res Result) *mcp.CallToolResult {
+	if res.Data == nil {
+		return toolError(fmt.Errorf("account %s (%s), region %s: %s", res.AccountID, res.Name, res.Region, res.Error))
+	}
+	var out mcp.CallToolResult
+	if err := json.Unmarshal(res.Data, &out); err != nil {
+		out = mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(res.Data))}}
+	}
+	fields := map[string]any{"account_id": res.AccountID, "account_name": res.Name, "region": res.Region, "duration_ms": res.DurationMS}
+	if out.Meta != nil {
+		for k, v := range out.Meta.AdditionalFields {
+			if _, taken := fields[k]; !taken {
+				fields[k] = v
+			}
+		}
+	}
+	out.Meta = &mcp.Meta{AdditionalFields: fields}
+	if out.Content == nil {
+		out.Content = []mcp.Content{}
+	}
+	return &out
+}
+
+// QueryAllTool fans an upstream tool out over the selected accounts.
+func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
+	tool := mcp.NewToolWithRawSchema(ToolQueryAll,
+		"Run one AWS MCP Server tool in every selected account (and region) in parallel. Returns one entry per "+
+			"account (per account and region when regions is given) with status success or error, the upstream "+
+			"result as data, and a summary. One account's failure does not fail the call. "+modeNote(s.cfg),
+		json.RawMessage(`{"type": "object", "properties": {
+		"tool_name": {"type": "string", "description": "Upstream tool name, e.g. aws___call_aws."},
+		"arguments": {"type": "object", "description": "Arguments of the upstream tool, the same for every account."},
+		"region": {"type": "string", "description": "Target AWS region for every account (default: each account's default)."},
+		"regions": {"type": "array", "items": {"type": "string"}, "description": "Several target regions: the tool runs once per account and region."},`+selectorProperties+`
+	}, "required": ["tool_name"], "additionalProperties": false}`))
+	tool.Annotations = annotations("Query many accounts", s.cfg.ReadOnly || !s.cfg.AllowWriteFanout)
+	tool.RawOutputSchema = json.RawMessage(queryAllOutputSchema)
+	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, err := ParseArgs(rawArguments(req), "tool_name", "arguments", "region", "regions", "accounts", "tags", "ou")
+		if err != nil {
+			return toolError(err), nil
+		}
+		q, err := queryAllArgs(args)
+		if err != nil {
+			return toolError(err), nil
+		}
+		out, err := s.QueryAll(ctx, q, progressNotifier(ctx, req))
+		if err != nil {
+			return toolError(err), nil
+		}
+		return mcp.NewToolResultStructured(out, renderQueryAll(out)), nil
+	}
+}
+
+func queryAllArgs(args Args) (QueryAllRequest, error) {
+	var q QueryAllRequest
+	var err error
+	if q.ToolName, err = args.String("tool_name", true); err != nil {
+		return q, err
+	}
+	if q.Arguments, err = args.Object("arguments"); err != nil {
+		return q, err
+	}
+	if q.Region, err = args.String("region", false); err != nil {
+		return q, err
+	}
+	if q.Regions, err = args.Strings("regions"); err != nil {
+		return q, err
+	}
+	q.Selector, err = selectorArgs(args)
+	return q, err
+}
+
+func selectorArgs(args Args) (accounts.Selector, error) {
+	var sel accounts.Selector
+	var err error
+	if sel.Accounts, err = args.Strings("accounts"); err != nil {
+		return sel, err
+	}
+	if sel.Tags, err = args.StringMap("tags"); err != nil {
+		return sel, err
+	}
+	if sel.OU, err = args.String("ou", false); err != nil {
+		return sel, err
+	}
+	return sel, sel.Validate()
+}
+
+// ListToolsTool lists the upstream AWS MCP Server's tools.
+func ListToolsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
+	tool := mcp.NewToolWithRawSchema(ToolListTools,
+		"List the tools of the AWS MCP Server (name, description, read-only) as seen through one account, "+
+			"so you know which tool_name values query and query_all accept.",
+		json.RawMessage(`{"type": "object", "properties": {
+		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Account to look through (default: the first configured)."}
+	}, "additionalProperties": false}`))
+	tool.Annotations = annotations("List upstream tools", true)
+	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, err := ParseArgs(rawArguments(req), "account_id")
+		if err != nil {
+			return toolError(err), nil
+		}
+		id := ""
+		if args.present("account_id") {
+			if id, err = args.AccountID("account_id"); err != nil {
+				return toolError(err), nil
+			}
+		}
+		out, err := s.UpstreamTools(ctx, id)
+		if err != nil {
+			return toolError(err), nil
+		}
+		return mcp.NewToolResultStructured(out, renderTools(out)), nil
+	}
+}
+
+// UpstreamToolList is the answer of list_tools.
+type UpstreamToolList struct {
+	AccountID string         `json:"account_id"`
+	Tools     []UpstreamTool `json:"tools"`
+}
+
+// UpstreamTool describes one tool of the AWS MCP Server.
+type UpstreamTool struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	ReadOnly    bool   `json:"read_only"`
+}
+
+// UpstreamTools lists the upstream tools through one account ("" for the first).
+func (s *Service) UpstreamTools(ctx context.Context, accountID string) (*UpstreamToolList, error) {
+	tools, acct, err := s.ListTools(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	out := &UpstreamToolList{AccountID: acct.ID, Tools: make([]UpstreamTool, len(tools))}
+	for i, t := range tools {
+		out.Tools[i] = UpstreamTool{Name: t.Name, Description: t.Description, ReadOnly: readOnlyHint(t)}
+	}
+	return out, nil
+}
+
+func annotations(title string, readOnly bool) mcp.ToolAnnotation {
+	return mcp.ToolAnnotation{
+		Title:          title,
+		ReadOnlyHint:   mcp.ToBoolPtr(readOnly),
+		OpenWorldHint:  mcp.ToBoolPtr(true),
+		IdempotentHint: mcp.ToBoolPtr(readOnly),
+	}
+}
+
+// rawArguments returns the call's arguments as JSON.
+func rawArguments(req mcp.CallToolRequest) json.RawMessage {
+	if len(req.Params.RawArguments) > 0 {
+		return req.Params.RawArguments
+	}
+	if req.Params.Arguments == nil {
+		return nil
+	}
+	if raw, ok := req.Params.Arguments.(json.RawMessage); ok {
+		return raw
+	}
+	raw, err := json.Marshal(req.Params.Arguments)
+	if err != nil {
+		return json.RawMessage(`"unencodable arguments"`)
+	}
+	return raw
+}
+
+func toolError(err error) *mcp.CallToolResult {
+	return mcp.NewToolResultError(strings.TrimSpace(err.Error()))
+}
+
+// progressNotifier sends notifications/progress when the client asked for
+// them with a progressToken; at most about 100 per call.
+func progressNotifier(ctx context.Context, req mcp.CallToolRequest) Progress {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	srv := server.ServerFromContext(ctx)
+	if srv == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	return func(done, total int) {
+		step := max(1, total/100)
+		if done != total && done%step != 0 {
+			return
+		}
+		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
+			"progressToken": token,
+			"progress":      done,
+			"total":         total,
+			"message":       fmt.Sprintf("%d/%d answered", done, total),
+		})
+	}
+}

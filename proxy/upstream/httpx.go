@@ -1,0 +1,252 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// NewTransport returns the HTTP transport shared by every account's signing
+// transport, so TLS connections to the upstream are pooled across accounts.
+// It keeps at least concurrency idle connections per host (Go's default of
+// two would mean a TLS handshake for almost every call of a wide fan-out),
+// negotiates HTTP/2, bounds idle time, and always verifies certificates.
+func NewTransport(concurrency int) *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          max(100, 2*concurrency),
+		MaxIdleConnsPerHost:   max(16, concurrency),
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+}
+
+// ErrResponseTooLarge is returned when an upstream answer exceeds the
+// configured maximum size.
+var ErrResponseTooLarge = errors.New("upstream response exceeds the size limit")
+
+// StatusError is an upstream HTTP answer that is neither success nor a
+// session-expiry 404.
+type StatusError struct {
+	Status int
+	// Type is the x-amzn-ErrorType header, such as "InvalidSignatureException".
+	Type string
+	// Message is the start of the answer's body.
+	Message string
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("upstream answered HTTP %d %s", e.Status, http.StatusText(e.Status))
+	if e.Type != "" {
+		msg += " (" + e.Type + ")"
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// callState travels in a request's context from the pool to the transports:
+// what may be retried, and what went wrong while reading the answer.
+type callState struct {
+	// idempotent says the request may be repeated even if it reached the
+	// upstream (initialize, tools/list, read-only tools).
+	idempotent bool
+	tooLarge   atomic.Bool
+	attempts   atomic.Int32
+}
+
+type callStateKey struct{}
+
+func withCallState(ctx context.Context, st *callState) context.Context {
+	return context.WithValue(ctx, callStateKey{}, st)
+}
+
+func stateOf(ctx context.Context) *callState {
+	if st, ok := ctx.Value(callStateKey{}).(*callState); ok {
+		return st
+	}
+	return &callState{}
+}
+
+// limitTransport bounds answer bodies and turns failed HTTP statuses into
+// StatusError (404 and 202 pass: the MCP transport handles those).
+type limitTransport struct {
+	next     http.RoundTripper
+	maxBytes int64
+}
+
+func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotFound {
+		defer resp.Body.Close()
+		return nil, statusError(resp)
+	}
+	if t.maxBytes > 0 {
+		resp.Body = &limitedBody{rc: resp.Body, remaining: t.maxBytes, state: stateOf(req.Context())}
+	}
+	return resp, nil
+}
+
+// statusError reads the start of a failed answer into a StatusError.
+func statusError(resp *http.Response) *StatusError {
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg := strings.Join(strings.Fields(string(head)), " ")
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		msg = "redirect to " + resp.Header.Get("Location") + " not followed (signed requests go only to the configured endpoint)"
+	}
+	return &StatusError{Status: resp.StatusCode, Type: resp.Header.Get("X-Amzn-Errortype"), Message: msg}
+}
+
+// limitedBody fails reads once more than remaining bytes have been read.
+type limitedBody struct {
+	rc        io.ReadCloser
+	remaining int64
+	state     *callState
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.remaining < 0 {
+		return 0, ErrResponseTooLarge
+	}
+	if int64(len(p)) > b.remaining+1 {
+		p = p[:b.remaining+1]
+	}
+	n, err := b.rc.Read(p)
+	b.remaining -= int64(n)
+	if b.remaining < 0 {
+		b.state.tooLarge.Store(true)
+		return n, ErrResponseTooLarge
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// RetryPolicy bounds the retries of failed upstream requests.
+type RetryPolicy struct {
+	// MaxAttempts is the number of tries in all, the first included.
+	MaxAttempts int
+	// BaseDelay is the first backoff; it doubles per attempt, with full jitter.
+	BaseDelay time.Duration
+	// MaxDelay caps one backoff, Retry-After included.
+	MaxDelay time.Duration
+}
+
+// DefaultRetryPolicy retries twice, backing off from 100 ms up to 5 s.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second}
+
+// retryTransport repeats a request when it cannot have taken effect (the
+// connection was refused, the upstream answered 429 or 503) or when it is
+// idempotent (then also on 500, 502, 504 and broken connections). It honours
+// Retry-After within the request's deadline.
+type retryTransport struct {
+	next   http.RoundTripper
+	policy RetryPolicy
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := stateOf(req.Context())
+	for attempt := 1; ; attempt++ {
+		st.attempts.Add(1)
+		resp, err := t.next.RoundTrip(req)
+		if attempt >= t.policy.MaxAttempts || req.GetBody == nil && req.Body != nil {
+			return resp, err
+		}
+		wait, retry := t.shouldRetry(req.Context(), st, resp, err, attempt)
+		if !retry {
+			return resp, err
+		}
+		if resp != nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-req.Context().Done():
+			timer.Stop()
+			return nil, req.Context().Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// shouldRetry decides whether to try again and how long to wait first.
+func (t *retryTransport) shouldRetry(ctx context.Context, st *callState, resp *http.Response, err error, attempt int) (time.Duration, bool) {
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	backoff := t.policy.BaseDelay << (attempt - 1)
+	backoff = time.Duration(rand.Int64N(int64(backoff) + 1))
+	if err != nil {
+		if !st.idempotent && !notSent(err) {
+			return 0, false
+		}
+		return min(backoff, t.policy.MaxDelay), fits(ctx, backoff)
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+		if !st.idempotent {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if after, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+		backoff = after
+	}
+	if backoff > t.policy.MaxDelay {
+		return 0, false
+	}
+	return backoff, fits(ctx, backoff)
+}
+
+// fits reports whether waiting d still leaves time before ctx's deadline.
+func fits(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d
+}
+
+// notSent reports whether err means the request never reached the server.
+func notSent(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// retryAfter parses a Retry-After header (seconds or an HTTP date).
+func retryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(at)), true
+	}
+	return 0, false
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+)
+
+// app is the wired core: everything the entrypoints share.
+type app struct {
+	cfg   config
+	base  aws.Config
+	sts   *sts.Client
+	dir   *accounts.Directory
+	creds *proxy.AccountCredentials
+	pool  *upstream.Pool
+	svc   *proxy.Service
+	log   *slog.Logger
+}
+
+// wiring lets the demo point the AWS SDK at in-process fakes through the
+// SDK's own options (base credentials, STS endpoint).
+type wiring struct {
+	loadOptions []func(*awsconfig.LoadOptions) error
+	stsEndpoint string
+}
+
+// build wires the core from configuration. It makes no network call.
+func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, error) {
+	loadOpts := append([]func(*awsconfig.LoadOptions) error{}, w.loadOptions...)
+	if cfg.Profile != "" {
+		loadOpts = append(loadOpts, awsconfig.WithSharedConfigProfile(cfg.Profile))
+	}
+	base, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load AWS configuration: %v", errConfig, err)
+	}
+	if base.Region == "" {
+		base.Region = cfg.Region
+	}
+	stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
+		if w.stsEndpoint != "" {
+			o.BaseEndpoint = aws.String(w.stsEndpoint)
+		}
+	})
+
+	dir, err := buildDirectory(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+
+	partition := partitionOf(base.Region)
+	store := auth.NewStore(stsClient, func(o *auth.Options) {
+		o.Partition = partition
+		o.RoleName = cfg.RoleName
+		o.ExternalID = cfg.ExternalID
+		o.SessionName = cfg.SessionName
+		if cfg.ReadOnly {
+			arn := cfg.SessionPolicyARN
+			if arn == "" {
+				arn = "arn:" + partition + ":iam::aws:policy/ReadOnlyAccess"
+			}
+			o.PolicyARNs = []string{arn}
+		}
+	})
+	creds := &proxy.AccountCredentials{Roles: store}
+
+	pool, err := upstream.NewPool(upstream.Options{
+		Endpoint:         cfg.Endpoint,
+		SigningRegion:    cfg.signingRegion(),
+		MaxResponseBytes: cfg.MaxResponseBytes,
+		Transport:        upstream.NewTransport(cfg.Concurrency),
+		Logger:           log,
+		ClientInfo:       mcp.Implementation{Name: "aws-mcp-multi-account", Version: version()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errConfig, err)
+	}
+	svc := proxy.New(proxy.Config{
+		DefaultRegion:    cfg.Region,
+		Concurrency:      cfg.Concurrency,
+		Timeout:          cfg.Timeout,
+		ReadOnly:         cfg.ReadOnly,
+		AllowWriteFanout: cfg.AllowWriteFanout,
+	}, dir, creds, pool, log)
+	return &app{cfg: cfg, base: base, sts: stsClient, dir: dir, creds: creds, pool: pool, svc: svc, log: log}, nil
+}
+
+// buildDirectory combines the configured account sources.
+func buildDirectory(cfg config, log *slog.Logger) (*accounts.Directory, error) {
+	var sources []accounts.Source
+	if cfg.AccountsFile != "" {
+		accts, warnings, err := accounts.ReadFile(cfg.AccountsFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errConfig, err)
+		}
+		for _, w := range warnings {
+			log.Warn("accounts file: "+w, "file", cfg.AccountsFile)
+		}
+		sources = append(sources, accounts.Static(accts))
+	}
+	if cfg.TargetAccounts != "" {
+		accts, warnings, err := accounts.ParseWithWarnings([]byte(cfg.TargetAccounts), accounts.SourceEnv)
+		if err != nil {
+			return nil, fmt.Errorf("%w: TARGET_ACCOUNTS: %v", errConfig, err)
+		}
+		for _, w := range warnings {
+			log.Warn("TARGET_ACCOUNTS: " + w)
+		}
+		sources = append(sources, accounts.Static(accts))
+	}
+	if len(sources) == 2 {
+		if err := noOverlap(sources[0].(accounts.Static), sources[1].(accounts.Static)); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := accounts.NewDirectory(cfg.Exclude, sources...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errConfig, err)
+	}
+	return dir, nil
+}
+
+// noOverlap refuses an account configured both in the file and in
+// TARGET_ACCOUNTS: which of the two names and overrides is meant is unclear.
+func noOverlap(file, env accounts.Static) error {
+	ids := make(map[string]bool, len(file))
+	for _, a := range file {
+		ids[a.ID] = true
+	}
+	for _, a := range env {
+		if ids[a.ID] {
+			return fmt.Errorf("%w: duplicate account id %s: it is in both the accounts file and TARGET_ACCOUNTS", errConfig, a.ID)
+		}
+	}
+	return nil
+}
+
+// partitionOf returns the ARN partition of a region.
+func partitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// close ends upstream sessions, waiting at most a second.
+func (a *app) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	a.pool.Close(ctx)
+}
+
+// slogToLog adapts the logger for libraries that take a *log.Logger.
+func slogToLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelError)
+}

@@ -37,6 +37,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "serve":
 		err = serve(ctx, args, stdin, stdout, stderr, getenv)
+	case "gateway-schema":
+		err = gatewaySchema(args, stdout, stderr, getenv)
 	case "version":
 		rev, modified := commit()
 		if modified {
@@ -56,6 +58,7 @@ const usage = `Usage: aws-mcp-multi-account [command] [flags]
 
 Commands:
   serve     run the MCP stdio server (the default when no command is given)
+  gateway-schema  print the AgentCore Gateway tool schema (--format api|cloudformation)
   version   print the version
   help      print this help
 

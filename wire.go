@@ -89,13 +89,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
-	svc := proxy.New(proxy.Config{
-		DefaultRegion:    cfg.Region,
-		Concurrency:      cfg.Concurrency,
-		Timeout:          cfg.Timeout,
-		ReadOnly:         cfg.ReadOnly,
-		AllowWriteFanout: cfg.AllowWriteFanout,
-	}, dir, creds, pool, log)
+	svc := proxy.New(serviceConfig(cfg), dir, creds, pool, log)
 	return &app{cfg: cfg, base: base, sts: stsClient, dir: dir, creds: creds, pool: pool, svc: svc, log: log}, nil
 }
 
@@ -170,4 +164,15 @@ func (a *app) close() {
 // slogToLog adapts the logger for libraries that take a *log.Logger.
 func slogToLog(l *slog.Logger) *log.Logger {
 	return slog.NewLogLogger(l.Handler(), slog.LevelError)
+}
+
+// serviceConfig is the part of the configuration the core service takes.
+func serviceConfig(cfg config) proxy.Config {
+	return proxy.Config{
+		DefaultRegion:    cfg.Region,
+		Concurrency:      cfg.Concurrency,
+		Timeout:          cfg.Timeout,
+		ReadOnly:         cfg.ReadOnly,
+		AllowWriteFanout: cfg.AllowWriteFanout,
+	}
 }

@@ -365,3 +365,14 @@ func progressNotifier(ctx context.Context, req mcp.CallToolRequest) Progress {
 		})
 	}
 }
+
+// ToolDefinitions returns the tool definitions a Service with cfg
+// advertises, without handlers: for schema generation.
+func ToolDefinitions(cfg Config) []mcp.Tool {
+	s := New(cfg, nil, nil, nil, nil)
+	var out []mcp.Tool
+	for _, t := range Tools(s) {
+		out = append(out, t.Tool)
+	}
+	return out
+}

@@ -16,6 +16,9 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
+// programName names the program in messages.
+const programName = "aws-mcp-multi-account"
+
 // errConfig marks invalid configuration: exit code 2.
 var errConfig = errors.New("invalid configuration")
 

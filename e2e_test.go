@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -246,4 +247,64 @@ func TestPerAccountTimeout(t *testing.T) {
 	}
 	p.stop(t)
 	p.stdout.check(t)
+}
+
+// TestGatewaySchemaMatchesStdioTools compares the printed gateway schema
+// with what the stdio server's tools/list reports.
+func TestGatewaySchemaMatchesStdioTools(t *testing.T) {
+	out, err := exec.Command(binaryPath, "gateway-schema").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gw []struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		InputSchema struct {
+			Type       string                     `json:"type"`
+			Properties map[string]json.RawMessage `json:"properties"`
+			Required   []string                   `json:"required"`
+		} `json:"inputSchema"`
+	}
+	if err := json.Unmarshal(out, &gw); err != nil {
+		t.Fatalf("gateway-schema output does not parse: %v\n%s", err, out)
+	}
+
+	stack := newStack(t, 1)
+	p := startProxy(t, stack, []string{accountsEnv(stack)})
+	listed, err := p.client.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gw) != len(listed.Tools) {
+		t.Fatalf("gateway schema has %d tools, tools/list %d", len(gw), len(listed.Tools))
+	}
+	byName := map[string]mcp.Tool{}
+	for _, tool := range listed.Tools {
+		byName[tool.Name] = tool
+	}
+	for _, g := range gw {
+		tool, ok := byName[g.Name]
+		if !ok {
+			t.Errorf("gateway tool %s is not advertised over stdio", g.Name)
+			continue
+		}
+		if g.InputSchema.Type != tool.InputSchema.Type || !slices.Equal(g.InputSchema.Required, tool.InputSchema.Required) {
+			t.Errorf("%s: gateway type/required %s %v, stdio %s %v", g.Name, g.InputSchema.Type, g.InputSchema.Required, tool.InputSchema.Type, tool.InputSchema.Required)
+		}
+		if len(g.InputSchema.Properties) != len(tool.InputSchema.Properties) {
+			t.Errorf("%s: gateway has %d properties, stdio %d", g.Name, len(g.InputSchema.Properties), len(tool.InputSchema.Properties))
+		}
+		for name, raw := range g.InputSchema.Properties {
+			stdioProp, ok := tool.InputSchema.Properties[name].(map[string]any)
+			var gwProp struct{ Type string }
+			json.Unmarshal(raw, &gwProp)
+			if !ok || stdioProp["type"] != gwProp.Type {
+				t.Errorf("%s.%s: gateway type %q, stdio %v", g.Name, name, gwProp.Type, tool.InputSchema.Properties[name])
+			}
+		}
+		if !strings.HasPrefix(tool.Description, g.Description[:40]) {
+			t.Errorf("%s: descriptions differ", g.Name)
+		}
+	}
+	p.stop(t)
 }

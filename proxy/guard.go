@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -231,6 +232,7 @@ func (s *Service) upstreamTools(ctx context.Context, candidates []accounts.Accou
 
 // listTools lists the upstream tools through one account.
 func (s *Service) listTools(ctx context.Context, a accounts.Account) ([]mcp.Tool, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	creds, err := s.creds.For(ctx, a)
@@ -238,11 +240,11 @@ func (s *Service) listTools(ctx context.Context, a accounts.Account) ([]mcp.Tool
 		return nil, err
 	}
 	if _, err := creds.Retrieve(ctx); err != nil {
-		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, s.cfg.Timeout))
+		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
 	}
 	tools, err := s.pool.ListTools(ctx, upstream.Target{AccountID: a.ID, Credentials: creds})
 	if err != nil {
-		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, s.cfg.Timeout))
+		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
 	}
 	return tools, nil
 }

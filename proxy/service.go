@@ -176,7 +176,7 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region, tool 
 	res.DurationMS = time.Since(start).Milliseconds()
 	switch {
 	case err != nil:
-		res.Status, res.ErrorCode, res.Error = StatusError, classifyError(ctx, err), describeError(ctx, err, s.cfg.Timeout)
+		res.Status, res.ErrorCode, res.Error = StatusError, classifyError(ctx, err), describeError(ctx, err, time.Since(start))
 	default:
 		res.Data = data
 		if text, isErr := toolOutcome(data); isErr {
@@ -264,8 +264,9 @@ func classifyError(ctx context.Context, err error) string {
 	return CodeUpstream
 }
 
-// describeError renders a failed call's cause for the caller.
-func describeError(ctx context.Context, err error, timeout time.Duration) string {
+// describeError renders a failed call's cause for the caller; elapsed is
+// how long the call ran.
+func describeError(ctx context.Context, err error, elapsed time.Duration) string {
 	var assume *auth.AssumeRoleError
 	if errors.As(err, &assume) {
 		msg := assume.Error()
@@ -276,7 +277,7 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("timed out after %s (per-account timeout; raise --timeout if the account is just slow)", timeout)
+		return fmt.Sprintf("timed out after %s (per-account timeout or the caller's deadline; raise --timeout if the account is just slow)", elapsed.Round(100*time.Millisecond))
 	case ctx.Err() != nil:
 		return "cancelled before the account answered"
 	}

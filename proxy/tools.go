@@ -76,20 +76,24 @@ func ListAccountsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool.Annotations = annotations("List accounts", true)
 	tool.RawOutputSchema = json.RawMessage(listAccountsOutputSchema)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args, err := ParseArgs(rawArguments(req), "accounts", "tags", "ou")
-		if err != nil {
-			return toolError(err), nil
-		}
-		sel, err := selectorArgs(args)
-		if err != nil {
-			return toolError(err), nil
-		}
-		out, err := s.ListAccounts(ctx, sel)
+		out, err := s.runListAccounts(ctx, rawArguments(req))
 		if err != nil {
 			return toolError(err), nil
 		}
 		return mcp.NewToolResultStructured(out, renderAccounts(out)), nil
 	}
+}
+
+func (s *Service) runListAccounts(ctx context.Context, raw json.RawMessage) (*AccountList, error) {
+	args, err := ParseArgs(raw, "accounts", "tags", "ou")
+	if err != nil {
+		return nil, err
+	}
+	sel, err := selectorArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	return s.ListAccounts(ctx, sel)
 }
 
 // AccountList is the answer of list_accounts.
@@ -134,15 +138,7 @@ func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	}, "required": ["account_id", "tool_name"], "additionalProperties": false}`))
 	tool.Annotations = annotations("Query one account", s.cfg.ReadOnly)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args, err := ParseArgs(rawArguments(req), "account_id", "tool_name", "arguments", "region")
-		if err != nil {
-			return toolError(err), nil
-		}
-		q, err := queryArgs(args)
-		if err != nil {
-			return toolError(err), nil
-		}
-		res, err := s.Query(ctx, q)
+		res, err := s.runQuery(ctx, rawArguments(req))
 		if err != nil {
 			return toolError(err), nil
 		}
@@ -150,9 +146,20 @@ func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	}
 }
 
-func queryArgs(args Args) (QueryRequest, error) {
+func (s *Service) runQuery(ctx context.Context, raw json.RawMessage) (Result, error) {
+	q, err := queryArgs(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.Query(ctx, q)
+}
+
+func queryArgs(raw json.RawMessage) (QueryRequest, error) {
 	var q QueryRequest
-	var err error
+	args, err := ParseArgs(raw, "account_id", "tool_name", "arguments", "region")
+	if err != nil {
+		return q, err
+	}
 	if q.AccountID, err = args.AccountID("account_id"); err != nil {
 		return q, err
 	}
@@ -206,15 +213,7 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool.Annotations = annotations("Query many accounts", s.cfg.ReadOnly || !s.cfg.AllowWriteFanout)
 	tool.RawOutputSchema = json.RawMessage(queryAllOutputSchema)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args, err := ParseArgs(rawArguments(req), "tool_name", "arguments", "region", "regions", "accounts", "tags", "ou")
-		if err != nil {
-			return toolError(err), nil
-		}
-		q, err := queryAllArgs(args)
-		if err != nil {
-			return toolError(err), nil
-		}
-		out, err := s.QueryAll(ctx, q, progressNotifier(ctx, req))
+		out, err := s.runQueryAll(ctx, rawArguments(req), progressNotifier(ctx, req))
 		if err != nil {
 			return toolError(err), nil
 		}
@@ -222,9 +221,20 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	}
 }
 
-func queryAllArgs(args Args) (QueryAllRequest, error) {
+func (s *Service) runQueryAll(ctx context.Context, raw json.RawMessage, progress Progress) (*QueryAllResult, error) {
+	q, err := queryAllArgs(raw)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryAll(ctx, q, progress)
+}
+
+func queryAllArgs(raw json.RawMessage) (QueryAllRequest, error) {
 	var q QueryAllRequest
-	var err error
+	args, err := ParseArgs(raw, "tool_name", "arguments", "region", "regions", "accounts", "tags", "ou")
+	if err != nil {
+		return q, err
+	}
 	if q.ToolName, err = args.String("tool_name", true); err != nil {
 		return q, err
 	}
@@ -266,22 +276,26 @@ func ListToolsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	}, "additionalProperties": false}`))
 	tool.Annotations = annotations("List upstream tools", true)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		args, err := ParseArgs(rawArguments(req), "account_id")
-		if err != nil {
-			return toolError(err), nil
-		}
-		id := ""
-		if args.present("account_id") {
-			if id, err = args.AccountID("account_id"); err != nil {
-				return toolError(err), nil
-			}
-		}
-		out, err := s.UpstreamTools(ctx, id)
+		out, err := s.runListTools(ctx, rawArguments(req))
 		if err != nil {
 			return toolError(err), nil
 		}
 		return mcp.NewToolResultStructured(out, renderTools(out)), nil
 	}
+}
+
+func (s *Service) runListTools(ctx context.Context, raw json.RawMessage) (*UpstreamToolList, error) {
+	args, err := ParseArgs(raw, "account_id")
+	if err != nil {
+		return nil, err
+	}
+	id := ""
+	if args.present("account_id") {
+		if id, err = args.AccountID("account_id"); err != nil {
+			return nil, err
+		}
+	}
+	return s.UpstreamTools(ctx, id)
 }
 
 // UpstreamToolList is the answer of list_tools.

@@ -1,0 +1,250 @@
+//go:build !lambda
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+	"github.com/centralops/aws-mcp-multi-account/internal/fakelambda"
+)
+
+var (
+	bootstrapOnce sync.Once
+	bootstrapPath string
+	bootstrapErr  error
+)
+
+// buildBootstrap builds the Lambda entry (-tags lambda) once.
+func buildBootstrap(t *testing.T) string {
+	t.Helper()
+	bootstrapOnce.Do(func() {
+		bootstrapPath = filepath.Join(filepath.Dir(binaryPath), "bootstrap")
+		cmd := exec.Command("go", "build", "-tags", "lambda", "-o", bootstrapPath, ".")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			bootstrapErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if bootstrapErr != nil {
+		t.Fatalf("building bootstrap: %v", bootstrapErr)
+	}
+	return bootstrapPath
+}
+
+// lambdaEnv is a running bootstrap against a fake Runtime API and the fakes.
+type lambdaFixture struct {
+	rt     *fakelambda.Runtime
+	stack  *fakeaws.Stack
+	stderr *syncBuffer
+}
+
+func startBootstrap(t *testing.T, stack *fakeaws.Stack, env ...string) *lambdaFixture {
+	t.Helper()
+	rt := fakelambda.Start()
+	t.Cleanup(rt.Close)
+	cmd := exec.Command(buildBootstrap(t))
+	cmd.Env = append(append(append(os.Environ(), stack.Env()...), "AWS_LAMBDA_RUNTIME_API="+rt.Addr(),
+		"AWS_LAMBDA_FUNCTION_NAME=aws-mcp-bridge", "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"), env...)
+	f := &lambdaFixture{rt: rt, stack: stack, stderr: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = f.stderr, f.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return f
+}
+
+// invoke sends one event as the gateway would for tool "<target>___<tool>".
+func (f *lambdaFixture) invoke(t *testing.T, gatewayTool string, event any, timeout time.Duration) fakelambda.Outcome {
+	t.Helper()
+	payload, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cc *fakelambda.ClientContext
+	if gatewayTool != "" {
+		cc = &fakelambda.ClientContext{Custom: map[string]string{
+			"bedrockAgentCoreToolName":     gatewayTool,
+			"bedrockAgentCoreGatewayId":    "gw-123",
+			"bedrockAgentCoreTargetId":     "tgt-456",
+			"bedrockAgentCoreMcpMessageId": "7",
+		}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
+	defer cancel()
+	out, err := f.rt.Invoke(ctx, payload, cc, timeout)
+	if err != nil {
+		t.Fatalf("invoke %s: %v\nfunction output:\n%s", gatewayTool, err, f.stderr.String())
+	}
+	return out
+}
+
+func TestLambdaBridge(t *testing.T) {
+	stack := newStack(t, 6)
+	denied := stack.Accounts[4].ID
+	stack.STS.Deny(denied)
+	f := startBootstrap(t, stack, accountsEnv(stack))
+	const target = "bridge-lambda___"
+
+	t.Run("list_accounts", func(t *testing.T) {
+		out := f.invoke(t, target+"list_accounts", map[string]any{}, 30*time.Second)
+		var got struct {
+			Accounts []struct{ ID, Name, Source string }
+			Count    int
+		}
+		if err := json.Unmarshal(out.Response, &got); err != nil || got.Count != 6 || got.Accounts[0].ID != stack.Accounts[0].ID {
+			t.Fatalf("response %s (error %s): %v", out.Response, out.Error, err)
+		}
+	})
+
+	t.Run("query reaches the upstream as the account", func(t *testing.T) {
+		acct := stack.Accounts[1].ID
+		out := f.invoke(t, target+"query", map[string]any{"account_id": acct, "tool_name": "aws___call_aws", "arguments": callerIdentity}, 30*time.Second)
+		var got struct {
+			AccountID string          `json:"account_id"`
+			Status    string          `json:"status"`
+			Data      json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(out.Response, &got); err != nil || got.Status != "success" {
+			t.Fatalf("response %s (error %s): %v", out.Response, out.Error, err)
+		}
+		if callerAccount(t, got.Data) != acct || got.AccountID != acct {
+			t.Errorf("answer not attributed to %s: %s", acct, out.Response)
+		}
+	})
+
+	t.Run("query_all with a denied account", func(t *testing.T) {
+		out := f.invoke(t, target+"query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 30*time.Second)
+		var got queryAllOutput
+		if err := json.Unmarshal(out.Response, &got); err != nil {
+			t.Fatalf("response %s (error %s): %v", out.Response, out.Error, err)
+		}
+		if got.Summary.Total != 6 || got.Summary.Failed != 1 {
+			t.Fatalf("summary %+v", got.Summary)
+		}
+		for _, r := range got.Results {
+			if (r.AccountID == denied) != (r.Status == "error") {
+				t.Errorf("entry %+v", r)
+			}
+		}
+	})
+
+	t.Run("a warm invocation makes no new AssumeRole call", func(t *testing.T) {
+		before := stack.STS.AssumeRoleCount("")
+		f.invoke(t, target+"query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 30*time.Second)
+		// The denied account is retried (a failure is not cached); the
+		// others reuse their credentials.
+		if n := stack.STS.AssumeRoleCount("") - before; n != 1 {
+			t.Errorf("warm invocation made %d AssumeRole calls, want 1 (the denied account only)", n)
+		}
+	})
+
+	t.Run("invocations that cannot be understood are function errors", func(t *testing.T) {
+		tests := []struct{ tool, want string }{
+			{"", "bedrockAgentCoreToolName"},
+			{"bridge-lambda___", "malformed tool name"},
+			{"bridge-lambda___drop_tables", "unknown tool"},
+		}
+		for _, tt := range tests {
+			out := f.invoke(t, tt.tool, map[string]any{"x": 1}, 30*time.Second)
+			if len(out.Error) == 0 || !strings.Contains(string(out.Error), tt.want) {
+				t.Errorf("tool %q: got response %s error %s, want an error containing %q", tt.tool, out.Response, out.Error, tt.want)
+			}
+		}
+	})
+
+	t.Run("bad arguments are a clear error in the answer", func(t *testing.T) {
+		tests := []struct {
+			tool  string
+			event map[string]any
+			want  string
+		}{
+			{"query", map[string]any{"account_id": "123", "tool_name": "aws___call_aws"}, `\"123\" is not a 12-digit account id`},
+			{"query", map[string]any{"tool_name": "aws___call_aws"}, `missing required parameter \"account_id\"`},
+			{"query_all", map[string]any{"tool_name": "aws___call_aws", "regions": "not-a-region"}, `region \"not-a-region\"`},
+			{"query_all", map[string]any{"tool_name": 5}, `parameter \"tool_name\" must be a string`},
+			{"list_accounts", map[string]any{"tags": map[string]any{"env": "none"}}, "selection matched no account"},
+		}
+		for _, tt := range tests {
+			out := f.invoke(t, target+tt.tool, tt.event, 30*time.Second)
+			if len(out.Error) > 0 || !strings.Contains(string(out.Response), `"status":"error"`) || !strings.Contains(string(out.Response), tt.want) {
+				t.Errorf("%s %v: response %s error %s, want a status error containing %q", tt.tool, tt.event, out.Response, out.Error, tt.want)
+			}
+		}
+	})
+
+	t.Run("seed-shaped events still work", func(t *testing.T) {
+		acct := stack.Accounts[2].ID
+		body, _ := json.Marshal(map[string]any{"action": "query", "tool_name": "aws___call_aws", "arguments": callerIdentity, "account_id": acct})
+		out := f.invoke(t, "", map[string]any{"body": string(body)}, 30*time.Second)
+		var resp struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err := json.Unmarshal(out.Response, &resp); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("response %s error %s", out.Response, out.Error)
+		}
+		var rpc struct {
+			Result json.RawMessage `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &rpc); err != nil || callerAccount(t, rpc.Result) != acct {
+			t.Errorf("seed body %s", resp.Body)
+		}
+
+		body, _ = json.Marshal(map[string]any{"action": "list_accounts"})
+		out = f.invoke(t, "", map[string]any{"body": string(body)}, 30*time.Second)
+		if err := json.Unmarshal(out.Response, &resp); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, stack.Accounts[0].ID) {
+			t.Errorf("seed list_accounts: %s", out.Response)
+		}
+
+		body, _ = json.Marshal(map[string]any{"action": "drop"})
+		out = f.invoke(t, "", map[string]any{"body": string(body)}, 30*time.Second)
+		if err := json.Unmarshal(out.Response, &resp); err != nil || resp.StatusCode != 400 || !strings.Contains(resp.Body, "Unknown action") {
+			t.Errorf("seed unknown action: %s", out.Response)
+		}
+	})
+
+	t.Run("the invocation answers before its deadline", func(t *testing.T) {
+		slow := stack.Accounts[0].ID
+		stack.MCP.SetLatency(slow, 20*time.Second)
+		defer stack.MCP.SetLatency(slow, 0)
+		start := time.Now()
+		out := f.invoke(t, target+"query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 3*time.Second)
+		elapsed := time.Since(start)
+		var got queryAllOutput
+		if err := json.Unmarshal(out.Response, &got); err != nil {
+			t.Fatalf("response %s error %s", out.Response, out.Error)
+		}
+		if elapsed >= 3*time.Second {
+			t.Errorf("answered after %s, past the 3s deadline", elapsed)
+		}
+		for _, r := range got.Results {
+			if r.AccountID == slow && (r.Status != "error" || r.ErrorCode != "timeout") {
+				t.Errorf("slow account entry %+v, want a timeout", r)
+			}
+		}
+		if got.Summary.Succeeded != 4 {
+			t.Errorf("summary %+v, want the 4 other allowed accounts to succeed", got.Summary)
+		}
+	})
+
+	if strings.Contains(f.stderr.String(), stack.Base.SecretAccessKey) {
+		t.Error("the function logged the base secret key")
+	}
+	if !strings.Contains(f.stderr.String(), `"gateway_id":"gw-123"`) {
+		t.Errorf("gateway trace ids are not logged:\n%.2000s", f.stderr.String())
+	}
+}

@@ -20,7 +20,6 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy"
 )
 
-
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }

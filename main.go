@@ -32,9 +32,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cmd, args = args[0], args[1:]
 	}
 	var err error
+	env := cliEnv{stdout: stdout, stderr: stderr, getenv: getenv}
 	switch cmd {
 	case "serve":
 		err = serve(ctx, args, stdin, stdout, stderr, getenv)
+	case "demo":
+		err = demoCmd(ctx, args, stdin, env)
+	case "accounts":
+		err = accountsCmd(ctx, args, env)
+	case "call":
+		err = callCmd(ctx, args, env)
+	case "doctor":
+		err = doctorCmd(ctx, args, env)
+	case "tools":
+		err = toolsCmd(ctx, args, env)
 	case "gateway-schema":
 		err = gatewaySchema(args, stdout, stderr, getenv)
 	case "version":
@@ -55,12 +66,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 const usage = `Usage: aws-mcp-multi-account [command] [flags]
 
 Commands:
-  serve     run the MCP stdio server (the default when no command is given)
+  serve           run the MCP stdio server (the default when no command is given)
+  demo            run a query_all against built-in fakes of AWS (no AWS account needed); --serve for MCP
+  accounts        list the resolved accounts (--json)
+  call            run a tool in one account (--account ID) or all (--all): call --all TOOL key=value...
+  tools           list the AWS MCP Server's tools as seen through one account (--json)
+  doctor          check credentials, endpoint, and each account's role and upstream session (--json)
   gateway-schema  print the AgentCore Gateway tool schema (--format api|cloudformation)
-  version   print the version
-  help      print this help
+  version         print the version and commit
+  help            print this help
 
-Run "aws-mcp-multi-account serve -h" for the configuration flags.
+Every command takes the configuration flags; run "aws-mcp-multi-account serve -h" to list them.
 `
 
 // exitCode prints err as one line and maps it to an exit code.

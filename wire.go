@@ -32,21 +32,18 @@ type app struct {
 }
 
 // wiring lets the demo point the AWS SDK at in-process fakes through the
-// SDK's own options (base credentials, STS endpoint).
+// SDK's own options (base configuration, STS endpoint).
 type wiring struct {
-	loadOptions []func(*awsconfig.LoadOptions) error
+	// base replaces the SDK's default configuration chain when set.
+	base        *aws.Config
 	stsEndpoint string
 }
 
 // build wires the core from configuration. It makes no network call.
 func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, error) {
-	loadOpts := append([]func(*awsconfig.LoadOptions) error{}, w.loadOptions...)
-	if cfg.Profile != "" {
-		loadOpts = append(loadOpts, awsconfig.WithSharedConfigProfile(cfg.Profile))
-	}
-	base, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+	base, err := loadBaseConfig(ctx, cfg, w)
 	if err != nil {
-		return nil, fmt.Errorf("%w: load AWS configuration: %v", errConfig, err)
+		return nil, err
 	}
 	if base.Region == "" {
 		base.Region = cfg.Region
@@ -91,6 +88,23 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 	}
 	svc := proxy.New(serviceConfig(cfg), dir, creds, pool, log)
 	return &app{cfg: cfg, base: base, sts: stsClient, dir: dir, creds: creds, pool: pool, svc: svc, log: log}, nil
+}
+
+// loadBaseConfig loads the central credentials and region through the SDK's
+// default chain (env, profile, SSO, IMDS, Lambda role).
+func loadBaseConfig(ctx context.Context, cfg config, w wiring) (aws.Config, error) {
+	if w.base != nil {
+		return w.base.Copy(), nil
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if cfg.Profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(cfg.Profile))
+	}
+	base, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("%w: load AWS configuration: %v", errConfig, err)
+	}
+	return base, nil
 }
 
 // buildDirectory combines the configured account sources.

@@ -30,6 +30,7 @@ type MCPServer struct {
 	defaultLatency time.Duration
 	statuses       map[string]*statusFault
 	overrides      map[string]Override
+	dropped        map[string]bool
 	sse            bool
 	aborted        int
 	inflight       int
@@ -68,6 +69,7 @@ func newMCPServer(keys *Keyring, region string, names map[string]string) *MCPSer
 		latency:   map[string]time.Duration{},
 		statuses:  map[string]*statusFault{},
 		overrides: map[string]Override{},
+		dropped:   map[string]bool{},
 	}
 }
 
@@ -102,6 +104,14 @@ func (m *MCPServer) SetOverride(account string, o Override) {
 		return
 	}
 	m.overrides[account] = o
+}
+
+// DropConnections makes every request signed by account end with the
+// connection closed and no answer, as an unreachable network path would.
+func (m *MCPServer) DropConnections(account string, drop bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dropped[account] = drop
 }
 
 // SetSSE makes the fake answer requests as text/event-stream.
@@ -191,6 +201,18 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(apiErr.Status)
 		json.NewEncoder(w).Encode(map[string]string{"message": apiErr.Message})
 		return
+	}
+	m.mu.Lock()
+	drop := m.dropped[cred.Account]
+	m.mu.Unlock()
+	if drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
 	}
 	switch r.Method {
 	case http.MethodPost:

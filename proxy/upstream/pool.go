@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -362,5 +363,23 @@ func clarify(err error, st *callState, limit int64) error {
 	if errors.Is(err, transport.ErrLegacySSEServer) {
 		return fmt.Errorf("the endpoint is not a Streamable HTTP MCP server (initialize was refused): %w", err)
 	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		cause := uerr.Err.Error()
+		if errors.Is(uerr.Err, io.EOF) || errors.Is(uerr.Err, io.ErrUnexpectedEOF) {
+			cause = "the connection closed before an answer (EOF)"
+		}
+		return &transportError{msg: uerr.URL + ": " + cause, err: err}
+	}
 	return err
 }
+
+// transportError is a failed HTTP exchange, described without the MCP
+// transport's layered wording but still wrapping the cause.
+type transportError struct {
+	msg string
+	err error
+}
+
+func (e *transportError) Error() string { return e.msg }
+func (e *transportError) Unwrap() error { return e.err }

@@ -1,0 +1,257 @@
+//go:build !lambda
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// runCLI runs the binary with args against the stack and returns stdout,
+// stderr and the exit code.
+func runCLI(t *testing.T, stack *fakeaws.Stack, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binaryPath, args...)
+	cmd.Env = append(append(os.Environ(), stack.Env()...), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// normalize removes what changes from run to run: ports, durations.
+func normalize(stack *fakeaws.Stack, s string) string {
+	s = strings.ReplaceAll(s, stack.MCPURL, "<MCP_URL>")
+	s = strings.ReplaceAll(s, stack.STSURL, "<STS_URL>")
+	s = regexp.MustCompile(`"duration_ms": \d+`).ReplaceAllString(s, `"duration_ms": 0`)
+	s = regexp.MustCompile(`in [0-9.]+(ms|µs|s)`).ReplaceAllString(s, "in <T>")
+	s = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:<PORT>")
+	return s
+}
+
+func goldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "cli", name)
+	if *updateGolden {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test . -run %s -update)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (go test . -run %s -update to accept):\n--- got\n%s\n--- want\n%s", name, t.Name(), got, want)
+	}
+}
+
+// cliStack is three accounts: good, denied, and one whose upstream
+// connection is dropped.
+func cliStack(t *testing.T) (*fakeaws.Stack, string) {
+	t.Helper()
+	stack := fakeaws.Start(fakeaws.Options{Accounts: []fakeaws.Account{
+		{ID: "222222222222", Name: "prod-web"}, {ID: "333333333333", Name: "staging"}, {ID: "444444444444", Name: "legacy"},
+	}})
+	t.Cleanup(stack.Close)
+	stack.STS.Deny("333333333333")
+	stack.MCP.DropConnections("444444444444", true)
+	file := filepath.Join(t.TempDir(), "accounts.json")
+	os.WriteFile(file, []byte(`[
+  {"id": "222222222222", "name": "prod-web", "ou_path": "Root/Workloads/Prod", "tags": {"env": "prod", "team": "web"}},
+  {"id": "333333333333", "name": "staging", "tags": {"env": "staging"}},
+  {"id": "444444444444", "name": "legacy", "regions": ["eu-west-1"]}
+]`), 0o644)
+	return stack, "AWS_MCP_ACCOUNTS_FILE=" + file
+}
+
+func TestAccountsCommand(t *testing.T) {
+	stack, accountsFile := cliStack(t)
+	out, errOut, code := runCLI(t, stack, []string{accountsFile}, "accounts")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	goldenFile(t, "accounts.golden", out)
+	out, _, code = runCLI(t, stack, []string{accountsFile}, "accounts", "--json")
+	if code != 0 || !json.Valid([]byte(out)) {
+		t.Fatalf("exit %d, output %s", code, out)
+	}
+	goldenFile(t, "accounts.json.golden", out)
+	if stack.STS.AssumeRoleCount("") != 0 {
+		t.Error("listing accounts assumed roles")
+	}
+}
+
+func TestCallCommand(t *testing.T) {
+	stack, accountsFile := cliStack(t)
+	env := []string{accountsFile, "AWS_MCP_TIMEOUT=5s"}
+
+	out, errOut, code := runCLI(t, stack, env, "call", "--all", "--json", "aws___call_aws", "cli_command=aws sts get-caller-identity")
+	if code != 1 {
+		t.Errorf("exit %d with failed accounts, want 1; stderr %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "2 of 3 failed") {
+		t.Errorf("stderr lacks the failure summary: %s", errOut)
+	}
+	goldenFile(t, "call-all.json.golden", normalize(stack, out))
+
+	out, errOut, code = runCLI(t, stack, env, "call", "--account", "222222222222", "aws___list_regions")
+	if code != 0 || !strings.Contains(out, "us-west-2") {
+		t.Errorf("single-account call: exit %d, out %q, err %q", code, out, errOut)
+	}
+
+	out, _, code = runCLI(t, stack, env, "call", "--all", "--select", "prod-*", "aws___call_aws", "cli_command=aws s3api list-buckets")
+	if code != 0 || !strings.Contains(out, "222222222222") || strings.Contains(out, "333333333333") || strings.Contains(out, "\x1b[") {
+		t.Errorf("selected call: exit %d, out %q", code, out)
+	}
+
+	for _, bad := range [][]string{
+		{"call", "--all"},
+		{"call", "aws___list_regions"},
+		{"call", "--all", "--account", "222222222222", "aws___list_regions"},
+		{"call", "--all", "aws___list_regions", "novalue"},
+	} {
+		if _, errOut, code := runCLI(t, stack, env, bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage); stderr %s", bad, code, errOut)
+		}
+	}
+}
+
+func TestDoctorCommand(t *testing.T) {
+	stack, accountsFile := cliStack(t)
+	out, errOut, code := runCLI(t, stack, []string{accountsFile, "AWS_MCP_TIMEOUT=5s"}, "doctor", "--json")
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (problems found); stderr %s", code, errOut)
+	}
+	goldenFile(t, "doctor.json.golden", normalize(stack, out))
+}
+
+// TestDoctorNamesCauses checks that doctor names each cause with a fix.
+func TestDoctorNamesCauses(t *testing.T) {
+	stack := fakeaws.Start(fakeaws.Options{Accounts: []fakeaws.Account{{ID: "222222222222", Name: "a"}}})
+	t.Cleanup(stack.Close)
+	accounts := "TARGET_ACCOUNTS=" + stack.AccountsJSON()
+	tests := []struct {
+		name   string
+		setup  func()
+		env    []string
+		detail string
+		fix    string
+	}{
+		{
+			name:   "no base credentials",
+			env:    []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="},
+			detail: "no base credentials found",
+			fix:    "set AWS_PROFILE",
+		},
+		{
+			name:   "AccessDenied on AssumeRole",
+			setup:  func() { stack.STS.Deny("222222222222") },
+			detail: "AccessDenied",
+			fix:    "trust arn:aws:iam::111111111111:user/central-ops",
+		},
+		{
+			name:   "wrong ExternalId",
+			setup:  func() { stack.STS.RequireExternalID("222222222222", "right-one") },
+			env:    []string{"TARGET_EXTERNAL_ID=wrong-one"},
+			detail: "AccessDenied",
+			fix:    "wrong ExternalId",
+		},
+		{
+			name:   "upstream 403, bad signature",
+			env:    []string{},
+			detail: "upstream 403, bad signature",
+			fix:    "signing region",
+		},
+		{
+			name:   "upstream unreachable",
+			env:    []string{"AWS_MCP_ENDPOINT=http://127.0.0.1:1/mcp"},
+			detail: "unreachable",
+			fix:    "check the endpoint URL",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stack.STS.Allow("222222222222")
+			stack.STS.RequireExternalID("222222222222", "")
+			if tt.setup != nil {
+				tt.setup()
+			}
+			args := []string{"doctor", "--json"}
+			if tt.name == "upstream 403, bad signature" {
+				args = append(args, "--signing-region", "us-west-2")
+			}
+			out, errOut, code := runCLI(t, stack, append([]string{accounts, "AWS_MCP_TIMEOUT=3s"}, tt.env...), args...)
+			if code != 1 {
+				t.Errorf("exit %d, want 1; stderr %s", code, errOut)
+			}
+			var report doctorReport
+			if err := json.Unmarshal([]byte(out), &report); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			found := false
+			for _, c := range report.Checks {
+				if !c.OK && strings.Contains(c.Detail, tt.detail) && strings.Contains(c.Fix, tt.fix) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no failed check with detail %q and fix %q:\n%s", tt.detail, tt.fix, out)
+			}
+		})
+	}
+	stack.STS.RequireExternalID("222222222222", "")
+}
+
+func TestDemoCommand(t *testing.T) {
+	start := time.Now()
+	cmd := exec.Command(binaryPath, "demo")
+	cmd.Env = append(os.Environ(), "AWS_PROFILE=does-not-exist", "AWS_ENDPOINT_URL_STS=http://127.0.0.1:1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	elapsed := time.Since(start)
+	out := stdout.String()
+	rows := regexp.MustCompile(`(?m)^[✓✗]\s+\d{12}\s`).FindAllString(out, -1)
+	if len(rows) != 25 || !strings.Contains(out, "24 of 25 succeeded, 1 failed") {
+		t.Errorf("demo printed %d account rows:\n%s", len(rows), out)
+	}
+	if !regexp.MustCompile(`(?m)^✗\s+\d{12}\s+security-audit .*AccessDenied`).MatchString(out) {
+		t.Errorf("the denied account is not shown as an error:\n%s", out)
+	}
+	for _, slow := range []string{"legacy-erp", "analytics"} {
+		if !regexp.MustCompile(`(?m)^✓\s+\d{12}\s+` + slow + `\s`).MatchString(out) {
+			t.Errorf("slow account %s did not answer:\n%s", slow, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("ANSI codes on a non-terminal stdout")
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("demo took %s, want under 5s", elapsed)
+	}
+}

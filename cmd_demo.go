@@ -5,8 +5,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"

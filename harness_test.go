@@ -258,3 +258,5 @@ func newStack(t *testing.T, n int) *fakeaws.Stack {
 func accountsEnv(stack *fakeaws.Stack) string {
 	return "TARGET_ACCOUNTS=" + stack.AccountsJSON()
 }
+
+func mcpListTools() mcp.ListToolsRequest { return mcp.ListToolsRequest{} }

@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -54,12 +58,23 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		}
 	})
 
-	dir, err := buildDirectory(cfg, log)
+	partition := partitionOf(base.Region)
+	profiles := auth.NewProfileStore(func(ctx context.Context, profile string) (aws.CredentialsProvider, error) {
+		pc, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithSharedConfigProfile(profile))
+		if err != nil {
+			return nil, err
+		}
+		return pc.Credentials, nil
+	})
+	sources, err := extraSources(cfg, base, stsClient, profiles, partition, log)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := buildDirectory(cfg, log, sources...)
 	if err != nil {
 		return nil, err
 	}
 
-	partition := partitionOf(base.Region)
 	store := auth.NewStore(stsClient, func(o *auth.Options) {
 		o.Partition = partition
 		o.RoleName = cfg.RoleName
@@ -73,7 +88,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 			o.PolicyARNs = []string{arn}
 		}
 	})
-	creds := &proxy.AccountCredentials{Roles: store}
+	creds := &proxy.AccountCredentials{Roles: store, Profiles: profiles}
 
 	pool, err := upstream.NewPool(upstream.Options{
 		Endpoint:         cfg.Endpoint,
@@ -107,8 +122,9 @@ func loadBaseConfig(ctx context.Context, cfg config, w wiring) (aws.Config, erro
 	return base, nil
 }
 
-// buildDirectory combines the configured account sources.
-func buildDirectory(cfg config, log *slog.Logger) (*accounts.Directory, error) {
+// buildDirectory combines the configured account sources: the file and
+// TARGET_ACCOUNTS first, then extra (profiles, Organizations).
+func buildDirectory(cfg config, log *slog.Logger, extra ...accounts.Source) (*accounts.Directory, error) {
 	var sources []accounts.Source
 	if cfg.AccountsFile != "" {
 		accts, warnings, err := accounts.ReadFile(cfg.AccountsFile)
@@ -135,11 +151,60 @@ func buildDirectory(cfg config, log *slog.Logger) (*accounts.Directory, error) {
 			return nil, err
 		}
 	}
-	dir, err := accounts.NewDirectory(cfg.Exclude, sources...)
+	dir, err := accounts.NewDirectory(cfg.Exclude, append(sources, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
 	return dir, nil
+}
+
+// extraSources builds the discovering sources: local profiles (--profiles)
+// and AWS Organizations (--org, optionally through --org-role).
+func extraSources(cfg config, base aws.Config, stsClient *sts.Client, profiles *auth.ProfileStore, partition string, log *slog.Logger) ([]accounts.Source, error) {
+	var out []accounts.Source
+	if cfg.Profiles != "" {
+		configFile := os.Getenv("AWS_CONFIG_FILE")
+		if configFile == "" {
+			configFile = awsconfig.DefaultSharedConfigFilename()
+		}
+		src, err := accounts.NewProfileSource(cfg.Profiles, configFile, func(ctx context.Context, profile string) (string, error) {
+			creds, err := profiles.ForProfile(ctx, profile)
+			if err != nil {
+				return "", err
+			}
+			client := sts.NewFromConfig(base, func(o *sts.Options) { o.Credentials = creds })
+			out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil {
+				return "", errors.New(auth.Describe(err))
+			}
+			return aws.ToString(out.Account), nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errConfig, err)
+		}
+		out = append(out, src)
+	}
+	if cfg.Org {
+		orgCfg := base.Copy()
+		orgCfg.Region = organizationsRegion(partition)
+		if cfg.OrgRole != "" {
+			orgCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, cfg.OrgRole,
+				func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "aws-mcp-multi-account-discovery" }))
+		}
+		out = append(out, accounts.NewOrgSource(organizations.NewFromConfig(orgCfg), cfg.OrgTTL, log))
+	}
+	return out, nil
+}
+
+// organizationsRegion is where a partition's Organizations API lives.
+func organizationsRegion(partition string) string {
+	switch partition {
+	case "aws-cn":
+		return "cn-northwest-1"
+	case "aws-us-gov":
+		return "us-gov-west-1"
+	}
+	return "us-east-1"
 }
 
 // noOverlap refuses an account configured both in the file and in

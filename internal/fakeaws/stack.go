@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"sort"
@@ -29,6 +30,9 @@ type Options struct {
 	Region string
 	// RoleName is the assumable role; DefaultRoleName when empty.
 	RoleName string
+	// Org is the organization the fake Organizations API serves; its
+	// accounts' roles are assumable too.
+	Org []OrgAccount
 }
 
 // Stack is a running set of fakes on 127.0.0.1.
@@ -36,9 +40,11 @@ type Stack struct {
 	Keys *Keyring
 	STS  *STS
 	MCP  *MCPServer
-	// STSURL and MCPURL are the endpoints to point the proxy at.
+	Org  *Organizations
+	// STSURL, MCPURL and OrgURL are the endpoints to point the proxy at.
 	STSURL string
 	MCPURL string
+	OrgURL string
 	// Base is the central principal's long-term credential.
 	Base     Credential
 	Accounts []Account
@@ -66,21 +72,31 @@ func Start(opts Options) *Stack {
 	for _, a := range opts.Accounts {
 		names[a.ID] = a.Name
 	}
+	for _, a := range opts.Org {
+		names[a.ID] = a.Name
+	}
 	s := &Stack{
 		Keys:     keys,
 		STS:      newSTS(keys, opts.RoleName),
 		MCP:      newMCPServer(keys, opts.Region, names),
+		Org:      newOrganizations(keys),
 		Base:     base,
 		Accounts: opts.Accounts,
 	}
 	for _, a := range opts.Accounts {
 		s.STS.AddAccount(a.ID)
 	}
+	for _, a := range opts.Org {
+		s.STS.AddAccount(a.ID)
+	}
+	s.Org.Load(opts.Org)
 	stsSrv := httptest.NewServer(s.STS)
 	mcpSrv := httptest.NewServer(s.MCP)
-	s.servers = append(s.servers, stsSrv, mcpSrv)
+	orgSrv := httptest.NewServer(s.Org)
+	s.servers = append(s.servers, stsSrv, mcpSrv, orgSrv)
 	s.STSURL = stsSrv.URL
 	s.MCPURL = mcpSrv.URL + "/mcp"
+	s.OrgURL = orgSrv.URL
 	return s
 }
 
@@ -102,6 +118,7 @@ func (s *Stack) Env() []string {
 		"AWS_SESSION_TOKEN=",
 		"AWS_REGION=us-east-1",
 		"AWS_ENDPOINT_URL_STS=" + s.STSURL,
+		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + s.OrgURL,
 		"AWS_MCP_ENDPOINT=" + s.MCPURL,
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
@@ -112,14 +129,8 @@ func (s *Stack) Env() []string {
 
 // AccountsJSON returns the accounts as the proxy's TARGET_ACCOUNTS JSON.
 func (s *Stack) AccountsJSON() string {
-	out := "["
-	for i, a := range s.Accounts {
-		if i > 0 {
-			out += ","
-		}
-		out += fmt.Sprintf(`{"id":%q,"name":%q}`, a.ID, a.Name)
-	}
-	return out + "]"
+	out, _ := json.Marshal(s.Accounts)
+	return string(out)
 }
 
 // NumberedAccounts returns n accounts with ids 200000000001, 200000000002, ...

@@ -242,7 +242,7 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 	fs.StringVar(&cfg.AccountsFile, "accounts", cfg.AccountsFile, "JSON or YAML accounts file (env AWS_MCP_ACCOUNTS_FILE); TARGET_ACCOUNTS holds the same JSON inline")
 	fs.StringVar(&cfg.RoleName, "role-name", cfg.RoleName, "role assumed in each member account (env TARGET_ROLE_NAME)")
 	fs.StringVar(&cfg.ExternalID, "external-id", cfg.ExternalID, "ExternalId passed to AssumeRole (env TARGET_EXTERNAL_ID)")
-	fs.StringVar(&cfg.SessionName, "session-name", cfg.SessionName, "RoleSessionName; {account} becomes the account id")
+	fs.StringVar(&cfg.SessionName, "session-name", cfg.SessionName, "RoleSessionName; {account} becomes the account id, {user} the local user name (CloudTrail attribution)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "default target region of a query, sent upstream as _meta.AWS_REGION (env AWS_REGION)")
 	fs.StringVar(&cfg.SigningRegion, "signing-region", "", "SigV4 region of the endpoint (default: from the aws-mcp.<region>.api.aws host, else --region)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "accounts queried at once by query_all (env AWS_MCP_CONCURRENCY)")

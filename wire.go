@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		base.Region = cfg.Region
 	}
 	stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
+		// A cold fan-out is one AssumeRole per account; ride out STS
+		// throttling with a few more attempts than the SDK's default 3.
+		o.RetryMaxAttempts = 5
 		if w.stsEndpoint != "" {
 			o.BaseEndpoint = aws.String(w.stsEndpoint)
 		}
@@ -79,7 +83,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		o.Partition = partition
 		o.RoleName = cfg.RoleName
 		o.ExternalID = cfg.ExternalID
-		o.SessionName = cfg.SessionName
+		o.SessionName = strings.ReplaceAll(cfg.SessionName, "{user}", localUser())
 		if cfg.ReadOnly {
 			arn := cfg.SessionPolicyARN
 			if arn == "" {
@@ -194,6 +198,18 @@ func extraSources(cfg config, base aws.Config, stsClient *sts.Client, profiles *
 		out = append(out, accounts.NewOrgSource(organizations.NewFromConfig(orgCfg), cfg.OrgTTL, log))
 	}
 	return out, nil
+}
+
+// localUser names the person running the proxy, for RoleSessionName
+// templates with {user} (CloudTrail attribution).
+func localUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
 }
 
 // organizationsRegion is where a partition's Organizations API lives.

@@ -209,9 +209,12 @@ func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, too
 	}
 	// Retrieve first, so an AssumeRole failure is reported as such rather
 	// than as a failed HTTP request.
-	if _, err := creds.Retrieve(ctx); err != nil {
+	c, err := creds.Retrieve(ctx)
+	if err != nil {
 		return nil, err
 	}
+	s.log.Debug("credentials ready", "account", acct.ID, "source", c.Source, "expires", c.Expires.Format(time.RFC3339))
+	s.log.Debug("calling upstream tool", "account", acct.ID, "region", region, "tool", tool, "arguments_bytes", len(args), "read_only", readOnly)
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -26,12 +27,14 @@ type MCPServer struct {
 	sessionsOpened int
 	calls          []ToolCall
 	rejections     []string
+	signatures     []string
 	latency        map[string]time.Duration
 	defaultLatency time.Duration
 	statuses       map[string]*statusFault
 	overrides      map[string]Override
 	dropped        map[string]bool
 	sse            bool
+	noRecord       bool
 	aborted        int
 	inflight       int
 	maxInflight    int
@@ -114,6 +117,14 @@ func (m *MCPServer) DropConnections(account string, drop bool) {
 	m.dropped[account] = drop
 }
 
+// RecordCalls turns the recording of tool calls on or off (long soak runs
+// turn it off so the fake's memory stays flat).
+func (m *MCPServer) RecordCalls(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.noRecord = !on
+}
+
 // SetSSE makes the fake answer requests as text/event-stream.
 func (m *MCPServer) SetSSE(on bool) {
 	m.mu.Lock()
@@ -169,6 +180,20 @@ func (m *MCPServer) Aborted() int {
 	return m.aborted
 }
 
+// Inflight returns how many tools/call requests are being served now.
+func (m *MCPServer) Inflight() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inflight
+}
+
+// Signatures returns every SigV4 signature the fake has seen.
+func (m *MCPServer) Signatures() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.signatures...)
+}
+
 // MaxInflight returns the most tools/call requests served at once.
 func (m *MCPServer) MaxInflight() int {
 	m.mu.Lock()
@@ -192,6 +217,11 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred, apiErr := m.verifier.Verify(r, body)
+	if _, sig, ok := strings.Cut(r.Header.Get("Authorization"), "Signature="); ok {
+		m.mu.Lock()
+		m.signatures = append(m.signatures, sig)
+		m.mu.Unlock()
+	}
 	if apiErr != nil {
 		m.mu.Lock()
 		m.rejections = append(m.rejections, apiErr.Error())
@@ -315,7 +345,9 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 	}
 
 	m.mu.Lock()
-	m.calls = append(m.calls, call)
+	if !m.noRecord {
+		m.calls = append(m.calls, call)
+	}
 	m.inflight++
 	m.maxInflight = max(m.maxInflight, m.inflight)
 	delay, ok := m.latency[cred.Account]

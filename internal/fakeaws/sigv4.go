@@ -62,6 +62,30 @@ func (k *Keyring) Get(accessKeyID string) (Credential, bool) {
 	return c, ok
 }
 
+// All returns every credential the keyring holds.
+func (k *Keyring) All() []Credential {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	out := make([]Credential, 0, len(k.byKey))
+	for _, c := range k.byKey {
+		out = append(out, c)
+	}
+	return out
+}
+
+// ExpireAccount makes every credential of account expired now, as if its
+// session ended while a client still held it.
+func (k *Keyring) ExpireAccount(account string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, c := range k.byKey {
+		if c.Account == account && c.SessionToken != "" {
+			c.Expires = time.Now().Add(-time.Second)
+			k.byKey[id] = c
+		}
+	}
+}
+
 // APIError is an error answer of a fake service.
 type APIError struct {
 	Status  int

@@ -301,7 +301,7 @@ func (s *STS) assumeRole(w http.ResponseWriter, r *http.Request, caller Credenti
   </AssumeRoleResult>
   <ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata>
 </AssumeRoleResponse>`, xmlEscape(cred.Principal), call.RoleSessionName, cred.AccessKeyID, cred.SecretAccessKey,
-		cred.SessionToken, cred.Expires.UTC().Format(time.RFC3339), requestID()))
+		cred.SessionToken, cred.Expires.UTC().Format("2006-01-02T15:04:05.000Z"), requestID()))
 }
 
 // issue creates and registers deterministic temporary credentials.

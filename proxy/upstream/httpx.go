@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -71,6 +74,25 @@ type callState struct {
 	idempotent bool
 	tooLarge   atomic.Bool
 	attempts   atomic.Int32
+
+	mu      sync.Mutex
+	readErr error
+}
+
+// noteReadError records why reading an answer body failed.
+func (st *callState) noteReadError(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.readErr == nil {
+		st.readErr = err
+	}
+}
+
+// bodyError returns why reading an answer body failed, if it did.
+func (st *callState) bodyError() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.readErr
 }
 
 type callStateKey struct{}
@@ -102,9 +124,11 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		defer resp.Body.Close()
 		return nil, statusError(resp)
 	}
-	if t.maxBytes > 0 {
-		resp.Body = &limitedBody{rc: resp.Body, remaining: t.maxBytes, state: stateOf(req.Context())}
+	limit := t.maxBytes
+	if limit <= 0 {
+		limit = math.MaxInt64 - 1
 	}
+	resp.Body = &limitedBody{rc: resp.Body, remaining: limit, state: stateOf(req.Context())}
 	return resp, nil
 }
 
@@ -118,7 +142,8 @@ func statusError(resp *http.Response) *StatusError {
 	return &StatusError{Status: resp.StatusCode, Type: resp.Header.Get("X-Amzn-Errortype"), Message: msg}
 }
 
-// limitedBody fails reads once more than remaining bytes have been read.
+// limitedBody fails reads once more than remaining bytes have been read,
+// and records read failures (a stream cut mid-answer) in the call state.
 type limitedBody struct {
 	rc        io.ReadCloser
 	remaining int64
@@ -137,6 +162,9 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.remaining < 0 {
 		b.state.tooLarge.Store(true)
 		return n, ErrResponseTooLarge
+	}
+	if err != nil && err != io.EOF {
+		b.state.noteReadError(err)
 	}
 	return n, err
 }
@@ -163,6 +191,7 @@ var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, BaseDelay: 100 * time.Milli
 type retryTransport struct {
 	next   http.RoundTripper
 	policy RetryPolicy
+	log    *slog.Logger
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -177,10 +206,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !retry {
 			return resp, err
 		}
+		outcome := "error: " + fmt.Sprint(err)
 		if resp != nil {
+			outcome = resp.Status
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
 		}
+		t.log.Debug("retrying upstream request", "attempt", attempt, "outcome", outcome, "wait", wait)
 		timer := time.NewTimer(wait)
 		select {
 		case <-req.Context().Done():

@@ -13,8 +13,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -157,7 +159,7 @@ func (p *Pool) session(t Target) (*session, error) {
 	}
 	httpClient := &http.Client{
 		Transport: &limitTransport{
-			next:     &retryTransport{next: signing, policy: p.opts.Retry},
+			next:     &retryTransport{next: signing, policy: p.opts.Retry, log: p.opts.Logger.With("account", t.AccountID)},
 			maxBytes: p.opts.MaxResponseBytes,
 		},
 		// A redirect would carry a signed request elsewhere: never follow.
@@ -177,7 +179,7 @@ func (p *Pool) session(t Target) (*session, error) {
 
 // ensure initializes the session unless it is ready, and returns its
 // generation. Concurrent callers wait for one initialize.
-func (p *Pool) ensure(ctx context.Context, s *session) (int, error) {
+func (p *Pool) ensure(ctx context.Context, s *session, accountID string) (int, error) {
 	select {
 	case s.gate <- struct{}{}:
 	case <-ctx.Done():
@@ -191,7 +193,8 @@ func (p *Pool) ensure(ctx context.Context, s *session) (int, error) {
 		return 0, fmt.Errorf("start MCP client: %w", err)
 	}
 	st := &callState{idempotent: true}
-	_, err := s.client.Initialize(withCallState(ctx, st), mcp.InitializeRequest{
+	start := time.Now()
+	init, err := s.client.Initialize(withCallState(ctx, st), mcp.InitializeRequest{
 		Params: mcp.InitializeParams{
 			ProtocolVersion: mcp.LATEST_LEGACY_PROTOCOL_VERSION,
 			ClientInfo:      p.opts.ClientInfo,
@@ -201,6 +204,8 @@ func (p *Pool) ensure(ctx context.Context, s *session) (int, error) {
 		return 0, &Error{Stage: "initialize", Err: clarify(err, st, p.opts.MaxResponseBytes)}
 	}
 	p.opened.Add(1)
+	p.opts.Logger.Debug("upstream session initialized", "account", accountID, "protocol", init.ProtocolVersion,
+		"server", init.ServerInfo.Name, "duration", time.Since(start))
 	s.ready = true
 	s.gen++
 	return s.gen, nil
@@ -276,7 +281,7 @@ func (p *Pool) withSession(ctx context.Context, t Target, stage string, fn func(
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		gen, err := p.ensure(ctx, s)
+		gen, err := p.ensure(ctx, s, t.AccountID)
 		if err != nil {
 			return err
 		}
@@ -309,6 +314,9 @@ func (p *Pool) Close(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
+	}
+	if t, ok := p.opts.Transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
 	}
 }
 
@@ -349,6 +357,12 @@ func clarify(err error, st *callState, limit int64) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("timed out: %w", context.DeadlineExceeded)
+	}
+	if readErr := st.bodyError(); readErr != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("the answer stream broke off before the response (%v): %w", readErr, err)
+	}
+	if strings.Contains(err.Error(), "unexpected nil response") {
+		return fmt.Errorf("the upstream ended the answer stream without a response: %w", err)
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("cancelled: %w", context.Canceled)

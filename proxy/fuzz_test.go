@@ -1,0 +1,63 @@
+package proxy
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/centralops/aws-mcp-multi-account/accounts"
+)
+
+// FuzzToolArguments feeds arbitrary arguments objects to the argument
+// parsers of every tool: no panic, and what they accept is well formed.
+func FuzzToolArguments(f *testing.F) {
+	f.Add([]byte(`{"account_id":"222222222222","tool_name":"aws___call_aws","arguments":{"cli_command":"aws s3 ls"},"region":"eu-west-1"}`))
+	f.Add([]byte(`{"tool_name":"aws___call_aws","arguments":"{\"cli_command\":\"aws s3 ls\"}","regions":["us-east-1","eu-west-1"],"accounts":["prod-*"],"tags":{"env":"prod"},"ou":"Root/Workloads"}`))
+	f.Add([]byte(`{"account_id":222222222222,"tool_name":"x"}`))
+	f.Add([]byte(`{"tool_name":5}`))
+	f.Add([]byte(`{"regions":"us-east-1","tool_name":"a"}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if q, err := queryArgs(raw); err == nil {
+			if q.ToolName == "" || !json.Valid(q.Arguments) || q.Arguments[0] != '{' {
+				t.Fatalf("query accepted %+v from %q", q, raw)
+			}
+		}
+		if q, err := queryAllArgs(raw); err == nil {
+			if q.ToolName == "" || !json.Valid(q.Arguments) || q.Arguments[0] != '{' {
+				t.Fatalf("query_all accepted %+v from %q", q, raw)
+			}
+			if regions, err := requestRegions(q.Region, q.Regions); err == nil {
+				for _, r := range regions {
+					if !accounts.ValidRegion(r) {
+						t.Fatalf("region %q passed validation", r)
+					}
+				}
+			}
+			if err := validateToolName(q.ToolName); err == nil && !toolNamePattern.MatchString(q.ToolName) {
+				t.Fatalf("tool name %q passed validation", q.ToolName)
+			}
+		}
+		args, err := ParseArgs(raw, "accounts", "tags", "ou")
+		if err == nil {
+			selectorArgs(args)
+		}
+	})
+}
+
+// FuzzIsReadOnlyCommand checks the classifier never panics and never calls
+// a command with shell control characters outside quotes read-only.
+func FuzzIsReadOnlyCommand(f *testing.F) {
+	for _, c := range []string{"aws s3 ls", "aws ec2 describe-instances --query 'a | b'", "aws s3 ls; rm -rf /", `aws "ec2" describe-vpcs`, "aws --region x s3 ls"} {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, cmd string) {
+		if !IsReadOnlyCommand(cmd) {
+			return
+		}
+		words, ok := splitCommand(cmd)
+		if !ok || len(words) < 3 || words[0] != "aws" {
+			t.Fatalf("%q is read-only but does not parse as an aws command", cmd)
+		}
+	})
+}

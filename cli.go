@@ -47,7 +47,7 @@ func newCommandFlags(name string, env cliEnv) *commandFlags {
 // parse reads the flags and validates the configuration.
 func (c *commandFlags) parse(args []string) error {
 	if err := c.fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errConfig, err)
+		return parseError(err)
 	}
 	if err := c.envErr(); err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)

@@ -226,7 +226,11 @@ func summarize(text string) string {
 				}
 			}
 		}
-		out := fmt.Sprintf("%d %s", len(list), strings.ToLower(key))
+		noun := strings.ToLower(key)
+		if len(list) == 1 {
+			noun = strings.TrimSuffix(noun, "s")
+		}
+		out := fmt.Sprintf("%d %s", len(list), noun)
 		if len(names) > 0 {
 			out += ": " + strings.Join(names, ", ")
 		}

@@ -69,7 +69,7 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, env cliEnv) er
 	asJSON := fs.Bool("json", false, "print the query_all result as JSON")
 	command := fs.String("command", "aws s3api list-buckets", "AWS CLI command to fan out")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errConfig, err)
+		return parseError(err)
 	}
 	if !*serveMode && env.getenv("AWS_MCP_LOG_LEVEL") == "" && !flagSet(fs, "log-level") {
 		cfg.LogLevel = slog.LevelError // the table is the output

@@ -15,7 +15,7 @@ func gatewaySchema(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs, envErr := newFlagSet(programName+" gateway-schema", &cfg, getenv, stderr)
 	format := fs.String("format", "api", "api (create-gateway-target JSON) or cloudformation (GatewayTarget InlinePayload)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errConfig, err)
+		return parseError(err)
 	}
 	if err := envErr(); err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)

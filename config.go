@@ -305,12 +305,21 @@ func (c *config) signingRegion() string {
 	return auth.SigningRegion(c.Endpoint, c.Region)
 }
 
+// parseError marks a flag parsing failure as a usage error; -h stays
+// flag.ErrHelp (exit 0).
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errConfig, err)
+}
+
 // parseConfig reads flags (after the environment) and validates them.
 func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (config, []string, error) {
 	var cfg config
 	fs, envErr := newFlagSet(name, &cfg, getenv, out)
 	if err := fs.Parse(args); err != nil {
-		return cfg, nil, fmt.Errorf("%w: %v", errConfig, err)
+		return cfg, nil, parseError(err)
 	}
 	if err := envErr(); err != nil {
 		return cfg, nil, fmt.Errorf("%w: %v", errConfig, err)

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -81,7 +82,7 @@ Every command takes the configuration flags; run "aws-mcp-multi-account serve -h
 
 // exitCode prints err as one line and maps it to an exit code.
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", programName, err)

@@ -108,16 +108,28 @@ func (b *bridge) withBudget(ctx context.Context) (context.Context, context.Cance
 	return context.WithDeadline(ctx, limit)
 }
 
-// fitPayload drops the per-account data of a fan-out whose answer would
-// exceed Lambda's response limit, keeping every status and error.
+// fitPayload encodes the answer once and, when it would exceed Lambda's
+// response limit, drops the upstream data but keeps every status and error.
 func fitPayload(out any) any {
+	encoded, err := json.Marshal(out)
+	if err != nil {
+		return errorAnswer{Status: proxy.StatusError, Error: "cannot encode the answer: " + err.Error()}
+	}
+	if len(encoded) <= maxLambdaPayload {
+		return json.RawMessage(encoded)
+	}
+	note := fmt.Sprintf("data omitted: the full answer (%d bytes) exceeds Lambda's 6 MB response limit", len(encoded))
+	if one, ok := out.(proxy.Result); ok {
+		one.Data = nil
+		if one.Status == proxy.StatusSuccess {
+			one.Status, one.ErrorCode = proxy.StatusError, proxy.CodeResponseTooBig
+		}
+		one.Error = note + "; narrow the query (filters, --query, max_results)"
+		return one
+	}
 	all, ok := out.(*proxy.QueryAllResult)
 	if !ok {
-		return out
-	}
-	encoded, err := json.Marshal(all)
-	if err != nil || len(encoded) <= maxLambdaPayload {
-		return out
+		return errorAnswer{Status: proxy.StatusError, Error: note}
 	}
 	trimmed := *all
 	trimmed.Results = make([]proxy.Result, len(all.Results))
@@ -128,7 +140,7 @@ func fitPayload(out any) any {
 	return struct {
 		*proxy.QueryAllResult
 		Note string `json:"note"`
-	}{&trimmed, fmt.Sprintf("data omitted: the full answer (%d bytes) exceeds Lambda's 6 MB response limit; narrow the selection with accounts, tags or ou", len(encoded))}
+	}{&trimmed, note + "; narrow the selection with accounts, tags or ou"}
 }
 
 // seedRequest is the body of the seed design's events.

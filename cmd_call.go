@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
 )
@@ -152,7 +150,7 @@ func parseTags(pairs []string) (map[string]string, error) {
 // printSingle prints one account's answer: its text, or the error.
 func printSingle(w io.Writer, p painter, res proxy.Result) {
 	if res.Status == proxy.StatusSuccess {
-		fmt.Fprintln(w, upstreamText(res.Data))
+		fmt.Fprintln(w, proxy.UpstreamText(res.Data))
 		return
 	}
 	fmt.Fprintf(w, "%s %s %s (%s): %s\n", p.mark(false), res.AccountID, res.Name, res.Region, res.Error)
@@ -165,7 +163,7 @@ func printResults(w io.Writer, p painter, out *proxy.QueryAllResult) error {
 	for _, r := range out.Results {
 		detail := r.Error
 		if r.Status == proxy.StatusSuccess {
-			detail = summarize(upstreamText(r.Data))
+			detail = summarize(proxy.UpstreamText(r.Data))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.mark(r.Status == proxy.StatusSuccess), r.AccountID, r.Name, r.Region,
 			time.Duration(r.DurationMS)*time.Millisecond, oneLine(detail, 90))
@@ -183,24 +181,6 @@ func printResults(w io.Writer, p painter, out *proxy.QueryAllResult) error {
 	}
 	_, err := fmt.Fprint(w, line)
 	return err
-}
-
-// upstreamText is the text content of an upstream result.
-func upstreamText(data json.RawMessage) string {
-	var res mcp.CallToolResult
-	if err := json.Unmarshal(data, &res); err != nil {
-		return string(data)
-	}
-	var parts []string
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	if len(parts) == 0 && len(res.RawStructuredContent) > 0 {
-		return string(res.RawStructuredContent)
-	}
-	return strings.Join(parts, "\n")
 }
 
 // summarize shortens an answer for a table cell: for JSON with a list in it

@@ -90,23 +90,11 @@ func (e *envReader) duration(name string, def time.Duration) time.Duration {
 	if v == "" {
 		return def
 	}
-	d, err := parseDuration(v)
+	d, err := accounts.ParseDuration(v)
 	if err != nil && e.err == nil {
 		e.err = fmt.Errorf("%s=%q: %w", name, v, err)
 	}
 	return d
-}
-
-// parseDuration accepts Go durations ("90s", "2m") and plain seconds ("120").
-func parseDuration(v string) (time.Duration, error) {
-	if n, err := strconv.Atoi(v); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("want a duration such as 120s or 2m")
-	}
-	return d, nil
 }
 
 // durationFlag is a flag.Value for durations that also takes plain seconds.
@@ -120,7 +108,7 @@ func (f durationFlag) String() string {
 }
 
 func (f durationFlag) Set(v string) error {
-	d, err := parseDuration(v)
+	d, err := accounts.ParseDuration(v)
 	if err != nil {
 		return err
 	}

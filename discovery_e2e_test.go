@@ -139,6 +139,7 @@ func TestWriteGuard(t *testing.T) {
 	refused := []map[string]any{
 		{"tool_name": "aws___put_thing", "arguments": map[string]any{"name": "x"}},
 		{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": "aws ec2 terminate-instances --instance-ids i-1"}},
+		{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": "aws ec2 terminate-instances --instance-ids i-1", "CLI_COMMAND": "aws s3 ls"}},
 	}
 	for _, args := range refused {
 		res := p.call(t, "query_all", args)

@@ -248,3 +248,24 @@ func TestLambdaBridge(t *testing.T) {
 		t.Errorf("gateway trace ids are not logged:\n%.2000s", f.stderr.String())
 	}
 }
+
+// TestLambdaDeadlineMarksQueuedAccountsTimedOut: at the invocation's budget,
+// accounts still waiting for a worker are reported as timed out too.
+func TestLambdaDeadlineMarksQueuedAccountsTimedOut(t *testing.T) {
+	stack := newStack(t, 3)
+	stack.MCP.SetDefaultLatency(20 * time.Second)
+	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=1")
+	out := f.invoke(t, "bridge-lambda___query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 3*time.Second)
+	var got queryAllOutput
+	if err := json.Unmarshal(out.Response, &got); err != nil {
+		t.Fatalf("response %s error %s", out.Response, out.Error)
+	}
+	if len(got.Results) != 3 {
+		t.Fatalf("%d results", len(got.Results))
+	}
+	for _, r := range got.Results {
+		if r.Status != "error" || r.ErrorCode != "timeout" {
+			t.Errorf("entry %+v, want a timeout", r)
+		}
+	}
+}

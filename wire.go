@@ -99,6 +99,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		SigningRegion:    cfg.signingRegion(),
 		MaxResponseBytes: cfg.MaxResponseBytes,
 		Transport:        upstream.NewTransport(cfg.Concurrency),
+		MaxInFlight:      max(64, 4*cfg.Concurrency),
 		Logger:           log,
 		ClientInfo:       mcp.Implementation{Name: "aws-mcp-multi-account", Version: version()},
 	})

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -42,25 +43,71 @@ func NewDirectory(exclude []string, sources ...Source) (*Directory, error) {
 	return &Directory{sources: sources, exclude: ex}, nil
 }
 
-// List returns every account of every source, minus exclusions. It fails
-// when any source fails, so a fan-out never silently skips accounts.
+// PartialError reports account sources that failed while others answered:
+// the accounts returned with it are those of the healthy sources. Callers
+// show it as a warning rather than lose the accounts they have.
+type PartialError struct {
+	Errs []error
+}
+
+// Error lists the failed sources.
+func (e *PartialError) Error() string {
+	return "some accounts are missing: " + errors.Join(e.Errs...).Error()
+}
+
+// Unwrap returns the failures.
+func (e *PartialError) Unwrap() []error { return e.Errs }
+
+// List returns every account of every source, minus exclusions. When some
+// sources fail it returns the others' accounts with a *PartialError, so a
+// caller can go on but never skips accounts silently; when every source
+// fails it returns only the error.
 func (d *Directory) List(ctx context.Context) ([]Account, error) {
 	lists := make([][]Account, len(d.sources))
+	var failed []error
 	for i, src := range d.sources {
 		accts, err := src.Accounts(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
+		var partial *PartialError
+		if errors.As(err, &partial) {
+			failed = append(failed, partial.Errs...)
+		} else if err != nil {
+			failed = append(failed, err)
+			continue
 		}
 		lists[i] = accts
 	}
+	if len(failed) > 0 && len(failed) >= len(d.sources) && allEmpty(lists) {
+		return nil, fmt.Errorf("list accounts: %w", errors.Join(failed...))
+	}
+	all := d.remember(lists)
+	if len(failed) > 0 {
+		return all, &PartialError{Errs: failed}
+	}
+	return all, nil
+}
+
+func allEmpty(lists [][]Account) bool {
+	for _, l := range lists {
+		if len(l) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// remember merges the lists, reusing the last merge when no source changed.
+func (d *Directory) remember(lists [][]Account) []Account {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.last != nil && sameLists(lists, d.lastSrc) {
-		return d.last, nil
+		return d.last
 	}
 	all, byID := d.merge(lists)
+	if all == nil {
+		all = []Account{}
+	}
 	d.last, d.byID, d.lastSrc = all, byID, lists
-	return all, nil
+	return all
 }
 
 // merge combines source lists, first source first, without exclusions or
@@ -103,13 +150,18 @@ func (d *Directory) Lookup(ctx context.Context, id string) (Account, error) {
 	if !ValidID(id) {
 		return Account{}, fmt.Errorf("%w: %q is not a 12-digit account id", ErrUnknownAccount, id)
 	}
-	if _, err := d.List(ctx); err != nil {
+	_, err := d.List(ctx)
+	var partial *PartialError
+	if err != nil && !errors.As(err, &partial) {
 		return Account{}, err
 	}
 	d.mu.Lock()
 	a, ok := d.byID[id]
 	d.mu.Unlock()
 	if !ok {
+		if partial != nil {
+			return Account{}, fmt.Errorf("%w: %s is not one of the accounts found (%v)", ErrUnknownAccount, id, partial)
+		}
 		return Account{}, fmt.Errorf("%w: %s is not one of the configured accounts (see list_accounts)", ErrUnknownAccount, id)
 	}
 	return a, nil

@@ -179,7 +179,7 @@ func (e entry) account(source string) (Account, error) {
 		}
 	}
 	if e.SessionDuration != "" {
-		d, err := parseDuration(string(e.SessionDuration))
+		d, err := ParseDuration(string(e.SessionDuration))
 		if err != nil {
 			return Account{}, fmt.Errorf("account %s: session_duration: %w", id, err)
 		}
@@ -191,14 +191,14 @@ func (e entry) account(source string) (Account, error) {
 	return a, nil
 }
 
-// parseDuration accepts Go durations ("1h") and plain seconds ("3600").
-func parseDuration(s string) (time.Duration, error) {
+// ParseDuration accepts Go durations ("1h", "90s") and plain seconds ("3600").
+func ParseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return time.Duration(n) * time.Second, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is neither seconds nor a duration like 1h", s)
+		return 0, fmt.Errorf("%q: want seconds or a duration such as 90s, 2m or 1h", s)
 	}
 	return d, nil
 }

@@ -3,7 +3,6 @@ package accounts
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -86,8 +85,18 @@ func (p *ProfileSource) Accounts(ctx context.Context) ([]Account, error) {
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	var ok []Account
+	var failed []error
+	for i, a := range accts {
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
+		} else {
+			ok = append(ok, a)
+		}
+	}
+	if len(failed) > 0 {
+		// Not cached: the failed profiles are tried again next time.
+		return ok, &PartialError{Errs: failed}
 	}
 	p.cached = accts
 	return accts, nil

@@ -122,6 +122,11 @@ func Select(all []Account, s Selector) ([]Account, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	for _, p := range s.Accounts {
+		if id := strings.TrimSpace(p); ValidID(id) && !containsID(all, id) {
+			return nil, fmt.Errorf("%w: %s is not one of the configured accounts (selector accounts)", ErrUnknownAccount, id)
+		}
+	}
 	out := make([]Account, 0, len(all))
 	for _, a := range all {
 		if s.Match(a) {
@@ -132,4 +137,13 @@ func Select(all []Account, s Selector) ([]Account, error) {
 		return nil, fmt.Errorf("%w: %s (of %d configured accounts)", ErrEmptySelection, s, len(all))
 	}
 	return out, nil
+}
+
+func containsID(all []Account, id string) bool {
+	for _, a := range all {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -99,3 +99,11 @@ func TestDirectory(t *testing.T) {
 		t.Errorf("Lookup = %+v, %v", a, err)
 	}
 }
+
+func TestSelectNamesUnknownIDs(t *testing.T) {
+	t.Parallel()
+	_, err := Select(estate, Selector{Accounts: []string{"100000000001", "999999999999"}})
+	if !errors.Is(err, ErrUnknownAccount) || !strings.Contains(err.Error(), "999999999999") {
+		t.Errorf("err = %v, want ErrUnknownAccount naming 999999999999", err)
+	}
+}

@@ -157,10 +157,12 @@ type AssumeRoleError struct {
 	Err     error
 }
 
+// Error names the role and the AWS error.
 func (e *AssumeRoleError) Error() string {
 	return fmt.Sprintf("assume role %s: %s", e.RoleARN, Describe(e.Err))
 }
 
+// Unwrap returns the SDK error.
 func (e *AssumeRoleError) Unwrap() error { return e.Err }
 
 // Code returns the AWS error code ("AccessDenied") or "".

@@ -154,7 +154,7 @@ func (s *Service) classify(ctx context.Context, selected []accounts.Account, too
 	if tool == CallAWSTool {
 		return IsReadOnlyCommand(cliCommand(args)), nil
 	}
-	if t, ok := s.cachedTool(tool); ok {
+	if t, ok := s.tools.get(tool); ok {
 		return readOnlyHint(t), nil
 	}
 	if !need {
@@ -175,13 +175,24 @@ func readOnlyHint(t mcp.Tool) bool {
 	return t.Annotations.ReadOnlyHint != nil && *t.Annotations.ReadOnlyHint
 }
 
-// cliCommand returns the cli_command argument, or "".
+// cliCommand returns the cli_command argument, or "" when it is missing, not
+// a string, or ambiguous: a key that differs from "cli_command" only in case
+// could be read instead by a case-insensitive decoder upstream.
 func cliCommand(args json.RawMessage) string {
-	var a struct {
-		CLICommand string `json:"cli_command"`
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(args, &fields) != nil {
+		return ""
 	}
-	_ = json.Unmarshal(args, &a)
-	return a.CLICommand
+	for k := range fields {
+		if k != "cli_command" && strings.EqualFold(k, "cli_command") {
+			return ""
+		}
+	}
+	var cmd string
+	if json.Unmarshal(fields["cli_command"], &cmd) != nil {
+		return ""
+	}
+	return cmd
 }
 
 // writeRefusal explains why a tool call was refused.
@@ -193,41 +204,26 @@ func writeRefusal(tool string, args json.RawMessage, why string) string {
 	return fmt.Sprintf("%s is not read-only, and %s", what, why)
 }
 
-func (s *Service) cachedTool(name string) (mcp.Tool, bool) {
-	s.toolsMu.Lock()
-	defer s.toolsMu.Unlock()
-	t, ok := s.tools[name]
-	return t, ok
-}
-
 // upstreamTools returns the upstream's tools by name, listing them once per
 // process through the first of candidates that answers.
 func (s *Service) upstreamTools(ctx context.Context, candidates []accounts.Account) (map[string]mcp.Tool, error) {
-	s.toolsMu.Lock()
-	defer s.toolsMu.Unlock()
-	if s.tools != nil {
-		return s.tools, nil
-	}
-	var lastErr error
-	for i, a := range candidates {
-		if i == 3 {
-			break
-		}
-		tools, err := s.listTools(ctx, a)
-		if err != nil {
+	return s.tools.load(ctx, func(ctx context.Context) ([]mcp.Tool, error) {
+		var lastErr error
+		for i, a := range candidates {
+			if i == 3 {
+				break
+			}
+			tools, err := s.listTools(ctx, a)
+			if err == nil {
+				return tools, nil
+			}
 			lastErr = err
-			continue
 		}
-		s.tools = make(map[string]mcp.Tool, len(tools))
-		for _, t := range tools {
-			s.tools[t.Name] = t
+		if lastErr == nil {
+			lastErr = errors.New("no account to list the upstream tools with")
 		}
-		return s.tools, nil
-	}
-	if lastErr == nil {
-		lastErr = errors.New("no account to list the upstream tools with")
-	}
-	return nil, lastErr
+		return nil, lastErr
+	})
 }
 
 // listTools lists the upstream tools through one account.
@@ -235,11 +231,8 @@ func (s *Service) listTools(ctx context.Context, a accounts.Account) ([]mcp.Tool
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	creds, err := s.creds.For(ctx, a)
+	creds, _, err := s.credentials(ctx, a)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := creds.Retrieve(ctx); err != nil {
 		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
 	}
 	tools, err := s.pool.ListTools(ctx, upstream.Target{AccountID: a.ID, Credentials: creds})
@@ -260,7 +253,7 @@ func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, 
 		}
 		acct = a
 	} else {
-		all, err := s.dir.List(ctx)
+		all, _, err := s.listAccounts(ctx)
 		if err != nil {
 			return nil, acct, err
 		}
@@ -273,20 +266,6 @@ func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, 
 	if err != nil {
 		return nil, acct, err
 	}
-	cache := make(map[string]mcp.Tool, len(tools))
-	for _, t := range tools {
-		cache[t.Name] = t
-	}
-	s.toolsMu.Lock()
-	s.tools = cache
-	s.toolsMu.Unlock()
+	s.tools.set(tools)
 	return tools, acct, nil
-}
-
-// ReadOnlyTool reports whether the upstream tool (or, for aws___call_aws,
-// the command in args) counts as read-only under the guard's rules, using
-// cached annotations only.
-func (s *Service) ReadOnlyTool(tool string, args json.RawMessage) bool {
-	ro, _ := s.classify(context.Background(), nil, tool, args, false)
-	return ro
 }

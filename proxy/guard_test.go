@@ -73,3 +73,29 @@ func TestIsReadOnlyCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestCLICommandIsReadExactly: a case variant of the key would let a
+// case-insensitive decoder see another command than the guard did.
+func TestCLICommandIsReadExactly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args string
+		want string
+	}{
+		{`{"cli_command":"aws s3 ls"}`, "aws s3 ls"},
+		{`{"cli_command":"aws ec2 terminate-instances --instance-ids i-1","CLI_COMMAND":"aws s3 ls"}`, ""},
+		{`{"Cli_Command":"aws s3 ls"}`, ""},
+		{`{"cli_command":5}`, ""},
+		{`not json`, ""},
+	}
+	for _, tt := range tests {
+		if got := cliCommand([]byte(tt.args)); got != tt.want {
+			t.Errorf("cliCommand(%s) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+	// A repeated key is collapsed before classification and sending.
+	args, err := Args{"arguments": []byte(`{"cli_command":"aws ec2 terminate-instances","cli_command":"aws s3 ls"}`)}.Object("arguments")
+	if err != nil || string(args) != `{"cli_command":"aws s3 ls"}` {
+		t.Errorf("Object = %s, %v; want the one value every decoder sees", args, err)
+	}
+}

@@ -134,10 +134,17 @@ func (a Args) Object(name string) (json.RawMessage, error) {
 			}
 		}
 	}
-	if raw[0] != '{' || !json.Valid(raw) {
+	var fields map[string]json.RawMessage
+	if raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
 		return nil, fmt.Errorf("parameter %q must be a JSON object of the upstream tool's arguments", name)
 	}
-	return json.RawMessage(raw), nil
+	// Re-encode, so the bytes the write guard classifies are the bytes sent:
+	// a repeated key collapses to the value every decoder sees.
+	canonical, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("parameter %q: %w", name, err)
+	}
+	return canonical, nil
 }
 
 var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$`)

@@ -45,6 +45,8 @@ type QueryAllResult struct {
 	ToolName string   `json:"tool_name"`
 	Results  []Result `json:"results"`
 	Summary  Summary  `json:"summary"`
+	// Warnings name account sources that failed (their accounts are missing).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Progress is told how many of total calls have finished.
@@ -72,7 +74,7 @@ func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Pr
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.dir.List(ctx)
+	all, warnings, err := s.listAccounts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -86,9 +88,9 @@ func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Pr
 		return nil, err
 	}
 	if guard && !readOnly {
-		why := "query_all fans out only read-only tools; pass --allow-write-fanout to lift this guard, or use query for one account"
+		why := "query_all fans out only read-only tools; set --allow-write-fanout (AWS_MCP_ALLOW_WRITE_FANOUT=true) to lift this guard, or use query for one account"
 		if s.cfg.ReadOnly {
-			why = "read-only mode (--read-only) is on"
+			why = "read-only mode (--read-only, AWS_MCP_READ_ONLY) is on"
 		}
 		return nil, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, why))
 	}
@@ -106,16 +108,32 @@ func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Pr
 		}
 	}
 
-	results := fanOut(ctx, len(targets), s.cfg.Concurrency, func(ctx context.Context, i int) Result {
+	results := fanOut(ctx, len(targets), s.cfg.Concurrency, func(ctx context.Context, i int) (res Result) {
 		t := targets[i]
-		if ctx.Err() != nil {
-			return Result{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusError,
-				ErrorCode: CodeCancelled, Error: "cancelled before the account was queried"}
+		failed := func(code, msg string) Result {
+			return Result{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusError, ErrorCode: code, Error: msg}
 		}
-		return s.call(ctx, t.acct, t.region, req.ToolName, req.Arguments, readOnly)
+		defer func() {
+			// One account's panic must not take the server down with it.
+			if p := recover(); p != nil {
+				s.log.Error("panic in fan-out worker", "account", t.acct.ID, "panic", fmt.Sprint(p))
+				res = failed(CodeUpstream, fmt.Sprintf("internal error: %v", p))
+			}
+		}()
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return failed(CodeTimeout, "timed out before the account was queried (the caller's deadline passed)")
+		case ctx.Err() != nil:
+			return failed(CodeCancelled, "cancelled before the account was queried")
+		}
+		res = s.call(ctx, t.acct, t.region, req.ToolName, req.Arguments, readOnly)
+		if res.ErrorCode == CodeToolError {
+			res.Data = nil // an entry is data or error; the tool's text is in error
+		}
+		return res
 	}, progress)
 
-	out := &QueryAllResult{ToolName: req.ToolName, Results: results}
+	out := &QueryAllResult{ToolName: req.ToolName, Results: results, Warnings: warnings}
 	out.Summary = Summary{
 		Total: len(results), Accounts: len(selected), Regions: len(regionSet),
 		Concurrency: min(s.cfg.Concurrency, len(targets)), DurationMS: time.Since(start).Milliseconds(),
@@ -154,11 +172,14 @@ func requestRegions(region string, regions []string) ([]string, error) {
 }
 
 // fanOut runs fn for indices 0..n-1 on at most limit goroutines and returns
-// the results in index order. done is called after each completion.
+// the results in index order. done is called after each completion, one
+// call at a time and with a count that only grows.
 func fanOut[T any](ctx context.Context, n, limit int, fn func(context.Context, int) T, done Progress) []T {
 	results := make([]T, n)
 	workers := min(limit, n)
-	var next, finished atomic.Int64
+	var next atomic.Int64
+	var mu sync.Mutex
+	finished := 0
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -168,10 +189,12 @@ func fanOut[T any](ctx context.Context, n, limit int, fn func(context.Context, i
 					return
 				}
 				results[i] = fn(ctx, i)
-				f := int(finished.Add(1))
+				mu.Lock()
+				finished++
 				if done != nil {
-					done(f, n)
+					done(finished, n)
 				}
+				mu.Unlock()
 			}
 		})
 	}

@@ -17,7 +17,7 @@ func renderQueryAll(r *QueryAllResult) string {
 		time.Duration(s.DurationMS)*time.Millisecond)
 	for _, res := range r.Results {
 		if res.Status == StatusSuccess {
-			fmt.Fprintf(&b, "\n## %s %s (%s): success, %d ms\n%s\n", res.AccountID, res.Name, res.Region, res.DurationMS, resultText(res.Data))
+			fmt.Fprintf(&b, "\n## %s %s (%s): success, %d ms\n%s\n", res.AccountID, res.Name, res.Region, res.DurationMS, UpstreamText(res.Data))
 		} else {
 			fmt.Fprintf(&b, "\n## %s %s (%s): error\n%s\n", res.AccountID, res.Name, res.Region, res.Error)
 		}
@@ -25,16 +25,20 @@ func renderQueryAll(r *QueryAllResult) string {
 	return b.String()
 }
 
-// resultText returns the text content of an upstream result, or its JSON
-// when it has none.
-func resultText(data json.RawMessage) string {
-	var r struct {
-		Content []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-		StructuredContent json.RawMessage `json:"structuredContent"`
-	}
+// upstreamResult is what the proxy reads of an upstream tools/call result.
+type upstreamResult struct {
+	IsError bool `json:"isError"`
+	Content []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"content"`
+	StructuredContent json.RawMessage `json:"structuredContent"`
+}
+
+// UpstreamText returns the text content of an upstream tools/call result,
+// else its structured content, else the result's JSON.
+func UpstreamText(data json.RawMessage) string {
+	var r upstreamResult
 	if json.Unmarshal(data, &r) == nil {
 		var parts []string
 		for _, c := range r.Content {
@@ -45,7 +49,7 @@ func resultText(data json.RawMessage) string {
 		if len(parts) > 0 {
 			return strings.Join(parts, "\n")
 		}
-		if len(r.StructuredContent) > 0 {
+		if len(r.StructuredContent) > 0 && string(r.StructuredContent) != "null" {
 			return string(r.StructuredContent)
 		}
 	}

@@ -10,11 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
@@ -59,9 +57,7 @@ type Service struct {
 	creds Credentials
 	pool  *upstream.Pool
 	log   *slog.Logger
-
-	toolsMu sync.Mutex
-	tools   map[string]mcp.Tool
+	tools toolCache
 }
 
 // New returns a Service over the directory, credentials and upstream pool.
@@ -151,7 +147,7 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) (Result, error) {
 		return Result{}, err
 	}
 	if s.cfg.ReadOnly && !readOnly {
-		return Result{}, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, "read-only mode (--read-only) is on"))
+		return Result{}, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, "read-only mode (--read-only, AWS_MCP_READ_ONLY) is on"))
 	}
 	return s.call(ctx, acct, region, req.ToolName, req.Arguments, readOnly), nil
 }
@@ -201,15 +197,47 @@ func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string,
 	s.log.Log(ctx, level, "upstream call", attrs...)
 }
 
-// invoke gets the account's credentials, then calls the tool upstream.
-func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, tool string, args json.RawMessage, readOnly bool) (json.RawMessage, error) {
+// CredentialsError is a failure to get an account's credentials other than
+// AssumeRole (a profile that cannot be loaded, an expired SSO session).
+type CredentialsError struct {
+	AccountID string
+	Err       error
+}
+
+// Error names the account and the cause.
+func (e *CredentialsError) Error() string {
+	return fmt.Sprintf("credentials of account %s: %s", e.AccountID, auth.Describe(e.Err))
+}
+
+// Unwrap returns the cause.
+func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// credentials returns the account's retrieved-once provider and its
+// current credentials; an AssumeRole failure stays an AssumeRoleError.
+func (s *Service) credentials(ctx context.Context, acct accounts.Account) (aws.CredentialsProvider, aws.Credentials, error) {
+	wrap := func(err error) error {
+		var assume *auth.AssumeRoleError
+		if errors.As(err, &assume) || ctx.Err() != nil {
+			return err
+		}
+		return &CredentialsError{AccountID: acct.ID, Err: err}
+	}
 	creds, err := s.creds.For(ctx, acct)
 	if err != nil {
-		return nil, err
+		return nil, aws.Credentials{}, wrap(err)
 	}
+	c, err := creds.Retrieve(ctx)
+	if err != nil {
+		return nil, aws.Credentials{}, wrap(err)
+	}
+	return creds, c, nil
+}
+
+// invoke gets the account's credentials, then calls the tool upstream.
+func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, tool string, args json.RawMessage, readOnly bool) (json.RawMessage, error) {
 	// Retrieve first, so an AssumeRole failure is reported as such rather
 	// than as a failed HTTP request.
-	c, err := creds.Retrieve(ctx)
+	creds, c, err := s.credentials(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -221,33 +249,22 @@ func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, too
 	return s.pool.CallTool(ctx, upstream.Target{AccountID: acct.ID, Credentials: creds}, tool, args, region, readOnly)
 }
 
-// toolOutcome reads isError and the text of an upstream result.
+// toolOutcome reports whether an upstream result is a tool error, and its text.
 func toolOutcome(data json.RawMessage) (string, bool) {
-	var r struct {
-		IsError bool `json:"isError"`
-		Content []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-	}
+	var r upstreamResult
 	if json.Unmarshal(data, &r) != nil || !r.IsError {
 		return "", false
 	}
-	text := ""
-	for _, c := range r.Content {
-		if c.Type == "text" {
-			text += c.Text
-		}
+	if text := UpstreamText(data); text != string(data) {
+		return text, true
 	}
-	if text == "" {
-		text = "the upstream tool reported an error without text"
-	}
-	return text, true
+	return "the upstream tool reported an error without text", true
 }
 
 // classifyError returns the ErrorCode of a failed call.
 func classifyError(ctx context.Context, err error) string {
 	var assume *auth.AssumeRoleError
+	var credErr *CredentialsError
 	switch {
 	case errors.As(err, &assume):
 		if assume.Code() == "AccessDenied" {
@@ -256,6 +273,8 @@ func classifyError(ctx context.Context, err error) string {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return CodeTimeout
 		}
+		return CodeCredentials
+	case errors.As(err, &credErr):
 		return CodeCredentials
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout

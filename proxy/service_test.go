@@ -205,9 +205,10 @@ func TestProgressIsReportedPerTarget(t *testing.T) {
 			if total != 10 {
 				t.Errorf("total %d, want 10", total)
 			}
-			if int64(done) > last.Load() {
-				last.Store(int64(done))
+			if int64(done) != last.Load()+1 {
+				t.Errorf("progress %d after %d: it must grow by one per report", done, last.Load())
 			}
+			last.Store(int64(done))
 		})
 	if err != nil {
 		t.Fatal(err)

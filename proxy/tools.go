@@ -96,35 +96,6 @@ func (s *Service) runListAccounts(ctx context.Context, raw json.RawMessage) (*Ac
 	return s.ListAccounts(ctx, sel)
 }
 
-// AccountList is the answer of list_accounts.
-type AccountList struct {
-	Accounts []accounts.Account `json:"accounts"`
-	Count    int                `json:"count"`
-}
-
-// ListAccounts returns the configured accounts that match sel.
-func (s *Service) ListAccounts(ctx context.Context, sel accounts.Selector) (*AccountList, error) {
-	all, err := s.dir.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if sel.IsZero() {
-		return &AccountList{Accounts: nonNil(all), Count: len(all)}, nil
-	}
-	selected, err := accounts.Select(all, sel)
-	if err != nil {
-		return nil, err
-	}
-	return &AccountList{Accounts: selected, Count: len(selected)}, nil
-}
-
-func nonNil(a []accounts.Account) []accounts.Account {
-	if a == nil {
-		return []accounts.Account{}
-	}
-	return a
-}
-
 // QueryTool calls an upstream tool in one account.
 func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolQuery,
@@ -181,7 +152,18 @@ func queryResult(res Result) *mcp.CallToolResult {
 	}
 	var out mcp.CallToolResult
 	if err := json.Unmarshal(res.Data, &out); err != nil {
-		out = mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(res.Data))}}
+		// Content mcp-go cannot decode: keep isError and structuredContent,
+		// and pass the content on as its JSON text.
+		var loose struct {
+			Content           json.RawMessage `json:"content"`
+			StructuredContent json.RawMessage `json:"structuredContent"`
+			IsError           bool            `json:"isError"`
+		}
+		_ = json.Unmarshal(res.Data, &loose)
+		out = mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(loose.Content))}, IsError: loose.IsError}
+		if len(loose.StructuredContent) > 0 && string(loose.StructuredContent) != "null" {
+			out.RawStructuredContent = loose.StructuredContent
+		}
 	}
 	fields := map[string]any{"account_id": res.AccountID, "account_name": res.Name, "region": res.Region, "duration_ms": res.DurationMS}
 	if out.Meta != nil {
@@ -296,32 +278,6 @@ func (s *Service) runListTools(ctx context.Context, raw json.RawMessage) (*Upstr
 		}
 	}
 	return s.UpstreamTools(ctx, id)
-}
-
-// UpstreamToolList is the answer of list_tools.
-type UpstreamToolList struct {
-	AccountID string         `json:"account_id"`
-	Tools     []UpstreamTool `json:"tools"`
-}
-
-// UpstreamTool describes one tool of the AWS MCP Server.
-type UpstreamTool struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	ReadOnly    bool   `json:"read_only"`
-}
-
-// UpstreamTools lists the upstream tools through one account ("" for the first).
-func (s *Service) UpstreamTools(ctx context.Context, accountID string) (*UpstreamToolList, error) {
-	tools, acct, err := s.ListTools(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	out := &UpstreamToolList{AccountID: acct.ID, Tools: make([]UpstreamTool, len(tools))}
-	for i, t := range tools {
-		out.Tools[i] = UpstreamTool{Name: t.Name, Description: t.Description, ReadOnly: readOnlyHint(t)}
-	}
-	return out, nil
 }
 
 func annotations(title string, readOnly bool) mcp.ToolAnnotation {

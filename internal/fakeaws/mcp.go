@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +23,7 @@ type MCPServer struct {
 	data     *dataset
 
 	mu             sync.Mutex
-	sessions       map[string]string
+	sessions       map[string]*fakeSession
 	sessionSeq     int
 	sessionsOpened int
 	calls          []ToolCall
@@ -33,6 +34,7 @@ type MCPServer struct {
 	statuses       map[string]*statusFault
 	overrides      map[string]Override
 	dropped        map[string]bool
+	badSignature   map[string]bool
 	sse            bool
 	noRecord       bool
 	aborted        int
@@ -58,6 +60,13 @@ type ToolCall struct {
 // the fake answer normally.
 type Override func(w http.ResponseWriter, r *http.Request, id json.RawMessage) bool
 
+// fakeSession is one MCP session: who opened it and whether the client
+// sent notifications/initialized.
+type fakeSession struct {
+	account     string
+	initialized bool
+}
+
 type statusFault struct {
 	code       int
 	retryAfter string
@@ -65,140 +74,31 @@ type statusFault struct {
 }
 
 func newMCPServer(keys *Keyring, region string, names map[string]string) *MCPServer {
-	return &MCPServer{
+	m := &MCPServer{
 		verifier:  Verifier{Keys: keys, Service: "aws-mcp", Region: region},
 		data:      &dataset{names: names},
-		sessions:  map[string]string{},
+		sessions:  map[string]*fakeSession{},
 		latency:   map[string]time.Duration{},
 		statuses:  map[string]*statusFault{},
 		overrides: map[string]Override{},
 		dropped:   map[string]bool{},
+
+		badSignature: map[string]bool{},
 	}
-}
-
-// SetLatency delays tools/call answers for account by d.
-func (m *MCPServer) SetLatency(account string, d time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.latency[account] = d
-}
-
-// SetDefaultLatency delays tools/call answers of accounts without their own latency.
-func (m *MCPServer) SetDefaultLatency(d time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.defaultLatency = d
-}
-
-// FailCalls answers the next n tools/call requests of account with HTTP
-// status code (n < 0: all of them), with a Retry-After header when set.
-func (m *MCPServer) FailCalls(account string, code, n int, retryAfter string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.statuses[account] = &statusFault{code: code, retryAfter: retryAfter, remaining: n}
-}
-
-// SetOverride installs (or with nil removes) an Override for account.
-func (m *MCPServer) SetOverride(account string, o Override) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if o == nil {
-		delete(m.overrides, account)
-		return
+	m.verifier.Mismatch = func(c Credential) bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.badSignature[c.Account]
 	}
-	m.overrides[account] = o
+	return m
 }
 
-// DropConnections makes every request signed by account end with the
-// connection closed and no answer, as an unreachable network path would.
-func (m *MCPServer) DropConnections(account string, drop bool) {
+// RejectSignatures makes every request signed by account fail as a
+// signature mismatch, answered as AWS does (with the canonical request).
+func (m *MCPServer) RejectSignatures(account string, reject bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.dropped[account] = drop
-}
-
-// RecordCalls turns the recording of tool calls on or off (long soak runs
-// turn it off so the fake's memory stays flat).
-func (m *MCPServer) RecordCalls(on bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.noRecord = !on
-}
-
-// SetSSE makes the fake answer requests as text/event-stream.
-func (m *MCPServer) SetSSE(on bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sse = on
-}
-
-// ExpireSessions forgets every session, so their next request gets 404.
-func (m *MCPServer) ExpireSessions() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sessions = map[string]string{}
-}
-
-// Calls returns every tools/call received so far.
-func (m *MCPServer) Calls() []ToolCall {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]ToolCall(nil), m.calls...)
-}
-
-// CallCount returns how many tools/call requests account signed ("" for all).
-func (m *MCPServer) CallCount(account string) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, c := range m.calls {
-		if account == "" || c.Account == account {
-			n++
-		}
-	}
-	return n
-}
-
-// SessionsOpened returns how many sessions initialize has created.
-func (m *MCPServer) SessionsOpened() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.sessionsOpened
-}
-
-// Rejections returns the errors of requests refused for their signature.
-func (m *MCPServer) Rejections() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.rejections...)
-}
-
-// Aborted returns how many delayed tools/call requests the client abandoned.
-func (m *MCPServer) Aborted() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.aborted
-}
-
-// Inflight returns how many tools/call requests are being served now.
-func (m *MCPServer) Inflight() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.inflight
-}
-
-// Signatures returns every SigV4 signature the fake has seen.
-func (m *MCPServer) Signatures() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.signatures...)
-}
-
-// MaxInflight returns the most tools/call requests served at once.
-func (m *MCPServer) MaxInflight() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.maxInflight
+	m.badSignature[account] = reject
 }
 
 // rpcRequest is a JSON-RPC request or notification.
@@ -257,6 +157,16 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	// What the Streamable HTTP transport requires of a client's POST.
+	accept := r.Header.Get("Accept")
+	if !strings.Contains(accept, "application/json") || !strings.Contains(accept, "text/event-stream") {
+		http.Error(w, "Not Acceptable: Accept must list application/json and text/event-stream", http.StatusNotAcceptable)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		http.Error(w, "Unsupported Media Type: Content-Type must be application/json", http.StatusUnsupportedMediaType)
+		return
+	}
 	var req rpcRequest
 	if err := json.Unmarshal(body, &req); err != nil || req.JSONRPC != "2.0" || req.Method == "" {
 		m.writeRPCError(w, http.StatusBadRequest, nil, -32700, "Parse error: want one JSON-RPC 2.0 message")
@@ -271,19 +181,31 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.writeRPCError(w, http.StatusBadRequest, req.ID, -32600, "Bad Request: Mcp-Session-Id header is required")
 		return
 	}
+	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" && !slices.Contains(supportedProtocolVersions, v) {
+		m.writeRPCError(w, http.StatusBadRequest, req.ID, -32600, "Bad Request: unsupported MCP-Protocol-Version "+v)
+		return
+	}
 	m.mu.Lock()
-	owner, ok := m.sessions[sessionID]
+	sess, ok := m.sessions[sessionID]
+	initialized := ok && sess.initialized
+	if ok && req.Method == "notifications/initialized" {
+		sess.initialized = true
+	}
 	m.mu.Unlock()
 	if !ok {
 		http.Error(w, "session not found", http.StatusNotFound)
 		return
 	}
-	if owner != cred.Account {
+	if sess.account != cred.Account {
 		m.writeRPCError(w, http.StatusForbidden, req.ID, -32600, "session belongs to another account")
 		return
 	}
 	if len(req.ID) == 0 {
 		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	if !initialized && req.Method != "ping" {
+		m.writeRPCError(w, http.StatusBadRequest, req.ID, -32600, "Bad Request: the session has not sent notifications/initialized")
 		return
 	}
 	switch req.Method {
@@ -318,7 +240,7 @@ func (m *MCPServer) initialize(w http.ResponseWriter, cred Credential, req rpcRe
 	m.sessionSeq++
 	m.sessionsOpened++
 	id := fmt.Sprintf("fake-session-%s-%06d", cred.Account, m.sessionSeq)
-	m.sessions[id] = cred.Account
+	m.sessions[id] = &fakeSession{account: cred.Account}
 	m.mu.Unlock()
 	w.Header().Set("Mcp-Session-Id", id)
 	m.writeResult(w, req.ID, map[string]any{

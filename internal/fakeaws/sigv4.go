@@ -93,6 +93,7 @@ type APIError struct {
 	Message string
 }
 
+// Error renders the code and message.
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
 // maxClockSkew is how far the request time may be from the server's.
@@ -107,6 +108,9 @@ type Verifier struct {
 	Region string
 	// Now is the server's clock; time.Now when nil.
 	Now func() time.Time
+	// Mismatch, when it returns true for the signing credential, makes a
+	// valid signature fail as a mismatch (to test how clients report it).
+	Mismatch func(Credential) bool
 }
 
 // Verify checks the signature of r, whose body has been read into body, and
@@ -192,8 +196,11 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, *APIError) 
 	key = hmacSHA256(key, service)
 	key = hmacSHA256(key, "aws4_request")
 	want := hex.EncodeToString(hmacSHA256(key, stringToSign))
-	if !hmac.Equal([]byte(want), []byte(signature)) {
-		return Credential{}, &APIError{403, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."}
+	if !hmac.Equal([]byte(want), []byte(signature)) || (v.Mismatch != nil && v.Mismatch(cred)) {
+		// As AWS does, the answer shows what the server signed.
+		return Credential{}, &APIError{403, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. " +
+			"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n" +
+			"The Canonical String for this request should have been\n'" + canonical + "'\n\nThe String-to-Sign should have been\n'" + stringToSign + "'\n"}
 	}
 	if !cred.Expires.IsZero() && !now.Before(cred.Expires) {
 		return Credential{}, &APIError{403, "ExpiredTokenException", "The security token included in the request is expired"}
@@ -237,7 +244,7 @@ func canonicalRequest(r *http.Request, signedHeaders []string, payloadHash strin
 				value = strconv.FormatInt(r.ContentLength, 10)
 			}
 		default:
-			vals := r.Header.Values(name)
+			vals := slices.Clone(r.Header.Values(name))
 			for i, val := range vals {
 				vals[i] = strings.Join(strings.Fields(val), " ")
 			}

@@ -77,7 +77,7 @@ func Start(opts Options) *Stack {
 	}
 	s := &Stack{
 		Keys:     keys,
-		STS:      newSTS(keys, opts.RoleName),
+		STS:      newSTS(keys, opts.RoleName, opts.Region),
 		MCP:      newMCPServer(keys, opts.Region, names),
 		Org:      newOrganizations(keys),
 		Base:     base,

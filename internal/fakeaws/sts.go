@@ -54,10 +54,10 @@ type AssumeRoleCall struct {
 	Result string
 }
 
-func newSTS(keys *Keyring, roleName string) *STS {
+func newSTS(keys *Keyring, roleName, region string) *STS {
 	return &STS{
 		keys:        keys,
-		verifier:    Verifier{Keys: keys, Service: "sts"},
+		verifier:    Verifier{Keys: keys, Service: "sts", Region: region},
 		secret:      []byte("fake-sts-signing-seed"),
 		roleName:    roleName,
 		known:       map[string]bool{},
@@ -103,10 +103,15 @@ func (s *STS) SetLatency(account string, d time.Duration) {
 	s.latency[account] = d
 }
 
-// RequireExternalID makes AssumeRole into account require this ExternalId.
+// RequireExternalID makes AssumeRole into account require this ExternalId;
+// "" removes the requirement.
 func (s *STS) RequireExternalID(account, externalID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if externalID == "" {
+		delete(s.externalIDs, account)
+		return
+	}
 	s.externalIDs[account] = externalID
 }
 

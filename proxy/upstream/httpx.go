@@ -55,6 +55,7 @@ type StatusError struct {
 	Message string
 }
 
+// Error renders the status, type and message.
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("upstream answered HTTP %d %s", e.Status, http.StatusText(e.Status))
 	if e.Type != "" {
@@ -134,12 +135,44 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // statusError reads the start of a failed answer into a StatusError.
 func statusError(resp *http.Response) *StatusError {
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	msg := strings.Join(strings.Fields(string(head)), " ")
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	msg := redactAWSMessage(string(head))
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		msg = "redirect to " + resp.Header.Get("Location") + " not followed (signed requests go only to the configured endpoint)"
 	}
-	return &StatusError{Status: resp.StatusCode, Type: resp.Header.Get("X-Amzn-Errortype"), Message: msg}
+	return &StatusError{Status: resp.StatusCode, Type: errorType(resp.Header.Get("X-Amzn-Errortype")), Message: msg}
+}
+
+// redactAWSMessage keeps the human part of an AWS error body. A signature
+// mismatch answer goes on with the canonical request the server expected,
+// which holds signed header values such as the session token: that part is
+// cut, and any token left is masked.
+func redactAWSMessage(body string) string {
+	for _, marker := range []string{"The Canonical String", "The String-to-Sign", "Canonical String", "String-to-Sign"} {
+		if i := strings.Index(body, marker); i >= 0 {
+			body = body[:i] + "(canonical request omitted)"
+		}
+	}
+	if i := strings.Index(strings.ToLower(body), "x-amz-security-token"); i >= 0 {
+		body = body[:i] + "(omitted)"
+	}
+	msg := strings.Join(strings.Fields(body), " ")
+	if r := []rune(msg); len(r) > 400 {
+		msg = string(r[:400]) + "…"
+	}
+	return msg
+}
+
+// errorType cleans an x-amzn-ErrorType value: AWS may add a namespace
+// ("aws.protocols#Name") or a suffix ("Name:http://internal…").
+func errorType(v string) string {
+	if i := strings.Index(v, ":"); i >= 0 {
+		v = v[:i]
+	}
+	if i := strings.LastIndex(v, "#"); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
 }
 
 // limitedBody fails reads once more than remaining bytes have been read,
@@ -231,7 +264,9 @@ func (t *retryTransport) shouldRetry(ctx context.Context, st *callState, resp *h
 	backoff := t.policy.BaseDelay << (attempt - 1)
 	backoff = time.Duration(rand.Int64N(int64(backoff) + 1))
 	if err != nil {
-		if !st.idempotent && !notSent(err) {
+		// Only network failures: a credential or signing error would fail
+		// the same way again.
+		if !notSent(err) && !(st.idempotent && networkFailure(err)) {
 			return 0, false
 		}
 		return min(backoff, t.policy.MaxDelay), fits(ctx, backoff)
@@ -267,6 +302,14 @@ func notSent(err error) bool {
 		return true
 	}
 	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// networkFailure reports whether err is a broken exchange with the server
+// (reset, closed, refused, a network timeout) rather than a local failure.
+func networkFailure(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // retryAfter parses a Retry-After header (seconds or an HTTP date).

@@ -8,12 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +47,9 @@ type Options struct {
 	Logger *slog.Logger
 	// ClientInfo names this program in initialize.
 	ClientInfo mcp.Implementation
+	// MaxInFlight bounds the upstream calls of the whole process, across
+	// concurrent fan-outs; 0 means no bound.
+	MaxInFlight int
 }
 
 // Pool keeps one MCP session per account with the upstream, created on first
@@ -57,6 +58,8 @@ type Options struct {
 type Pool struct {
 	opts   Options
 	signer *v4.Signer
+
+	slots chan struct{}
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -118,7 +121,11 @@ func NewPool(opts Options) (*Pool, error) {
 	if opts.ClientInfo.Name == "" {
 		opts.ClientInfo = mcp.Implementation{Name: "aws-mcp-multi-account", Version: "dev"}
 	}
-	return &Pool{opts: opts, signer: v4.NewSigner(), sessions: make(map[string]*session)}, nil
+	p := &Pool{opts: opts, signer: v4.NewSigner(), sessions: make(map[string]*session)}
+	if opts.MaxInFlight > 0 {
+		p.slots = make(chan struct{}, opts.MaxInFlight)
+	}
+	return p, nil
 }
 
 // SessionsOpened returns how many upstream sessions have been initialized.
@@ -280,6 +287,14 @@ func (p *Pool) withSession(ctx context.Context, t Target, stage string, fn func(
 	if err != nil {
 		return err
 	}
+	if p.slots != nil {
+		select {
+		case p.slots <- struct{}{}:
+			defer func() { <-p.slots }()
+		case <-ctx.Done():
+			return &Error{Stage: stage, Err: clarify(ctx.Err(), &callState{}, p.opts.MaxResponseBytes)}
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		gen, err := p.ensure(ctx, s, t.AccountID)
 		if err != nil {
@@ -319,81 +334,3 @@ func (p *Pool) Close(ctx context.Context) {
 		t.CloseIdleConnections()
 	}
 }
-
-// Error is an upstream failure at one stage of a call.
-type Error struct {
-	// Stage is "initialize", "call" or "tools/list".
-	Stage string
-	Err   error
-}
-
-func (e *Error) Error() string {
-	if e.Stage == "call" {
-		return e.Err.Error()
-	}
-	return "upstream " + e.Stage + ": " + e.Err.Error()
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// RPCError is a JSON-RPC error object answered by the upstream.
-type RPCError struct {
-	Code    int
-	Message string
-}
-
-func (e *RPCError) Error() string {
-	return fmt.Sprintf("upstream JSON-RPC error %d: %s", e.Code, e.Message)
-}
-
-// clarify replaces the MCP transport's layered wording with the cause.
-func clarify(err error, st *callState, limit int64) error {
-	if st.tooLarge.Load() || errors.Is(err, ErrResponseTooLarge) {
-		return fmt.Errorf("%w (%d bytes; raise --max-response-bytes or narrow the query)", ErrResponseTooLarge, limit)
-	}
-	var status *StatusError
-	if errors.As(err, &status) {
-		return status
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("timed out: %w", context.DeadlineExceeded)
-	}
-	if readErr := st.bodyError(); readErr != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("the answer stream broke off before the response (%v): %w", readErr, err)
-	}
-	if strings.Contains(err.Error(), "unexpected nil response") {
-		return fmt.Errorf("the upstream ended the answer stream without a response: %w", err)
-	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("cancelled: %w", context.Canceled)
-	}
-	if errors.Is(err, transport.ErrSessionTerminated) {
-		return err
-	}
-	var aerr *auth.AssumeRoleError
-	if errors.As(err, &aerr) {
-		return aerr
-	}
-	if errors.Is(err, transport.ErrLegacySSEServer) {
-		return fmt.Errorf("the endpoint is not a Streamable HTTP MCP server (initialize was refused): %w", err)
-	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		cause := uerr.Err.Error()
-		if errors.Is(uerr.Err, io.EOF) || errors.Is(uerr.Err, io.ErrUnexpectedEOF) {
-			cause = "the connection closed before an answer (EOF)"
-		}
-		return &transportError{msg: uerr.URL + ": " + cause, err: err}
-	}
-	return err
-}
-
-// transportError is a failed HTTP exchange, described without the MCP
-// transport's layered wording but still wrapping the cause.
-type transportError struct {
-	msg string
-	err error
-}
-
-func (e *transportError) Error() string { return e.msg }
-func (e *transportError) Unwrap() error { return e.err }

@@ -1,0 +1,128 @@
+package fakeaws
+
+import "time"
+
+// SetLatency delays tools/call answers for account by d.
+func (m *MCPServer) SetLatency(account string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.latency[account] = d
+}
+
+// SetDefaultLatency delays tools/call answers of accounts without their own latency.
+func (m *MCPServer) SetDefaultLatency(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.defaultLatency = d
+}
+
+// FailCalls answers the next n tools/call requests of account with HTTP
+// status code (n < 0: all of them), with a Retry-After header when set.
+func (m *MCPServer) FailCalls(account string, code, n int, retryAfter string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.statuses[account] = &statusFault{code: code, retryAfter: retryAfter, remaining: n}
+}
+
+// SetOverride installs (or with nil removes) an Override for account.
+func (m *MCPServer) SetOverride(account string, o Override) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o == nil {
+		delete(m.overrides, account)
+		return
+	}
+	m.overrides[account] = o
+}
+
+// DropConnections makes every request signed by account end with the
+// connection closed and no answer, as an unreachable network path would.
+func (m *MCPServer) DropConnections(account string, drop bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dropped[account] = drop
+}
+
+// RecordCalls turns the recording of tool calls on or off (long soak runs
+// turn it off so the fake's memory stays flat).
+func (m *MCPServer) RecordCalls(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.noRecord = !on
+}
+
+// SetSSE makes the fake answer requests as text/event-stream.
+func (m *MCPServer) SetSSE(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sse = on
+}
+
+// ExpireSessions forgets every session, so their next request gets 404.
+func (m *MCPServer) ExpireSessions() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sessions = map[string]*fakeSession{}
+}
+
+// Calls returns every tools/call received so far.
+func (m *MCPServer) Calls() []ToolCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]ToolCall(nil), m.calls...)
+}
+
+// CallCount returns how many tools/call requests account signed ("" for all).
+func (m *MCPServer) CallCount(account string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.calls {
+		if account == "" || c.Account == account {
+			n++
+		}
+	}
+	return n
+}
+
+// SessionsOpened returns how many sessions initialize has created.
+func (m *MCPServer) SessionsOpened() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessionsOpened
+}
+
+// Rejections returns the errors of requests refused for their signature.
+func (m *MCPServer) Rejections() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.rejections...)
+}
+
+// Aborted returns how many delayed tools/call requests the client abandoned.
+func (m *MCPServer) Aborted() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.aborted
+}
+
+// Inflight returns how many tools/call requests are being served now.
+func (m *MCPServer) Inflight() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inflight
+}
+
+// Signatures returns every SigV4 signature the fake has seen.
+func (m *MCPServer) Signatures() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.signatures...)
+}
+
+// MaxInflight returns the most tools/call requests served at once.
+func (m *MCPServer) MaxInflight() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.maxInflight
+}

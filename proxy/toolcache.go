@@ -1,0 +1,73 @@
+package proxy
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// toolCache holds the upstream's tool definitions (for their read-only
+// annotations), fetched once per process. Concurrent callers share one
+// fetch and wait for it with their own context; a failed fetch is retried
+// by the next caller.
+type toolCache struct {
+	mu       sync.Mutex
+	tools    map[string]mcp.Tool
+	fetching chan struct{}
+}
+
+// get returns a cached tool definition.
+func (c *toolCache) get(name string) (mcp.Tool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.tools[name]
+	return t, ok
+}
+
+// set replaces the cached definitions.
+func (c *toolCache) set(tools []mcp.Tool) map[string]mcp.Tool {
+	byName := make(map[string]mcp.Tool, len(tools))
+	for _, t := range tools {
+		byName[t.Name] = t
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tools = byName
+	return byName
+}
+
+// load returns the cached definitions, fetching them when there are none.
+func (c *toolCache) load(ctx context.Context, fetch func(context.Context) ([]mcp.Tool, error)) (map[string]mcp.Tool, error) {
+	for {
+		c.mu.Lock()
+		if c.tools != nil {
+			tools := c.tools
+			c.mu.Unlock()
+			return tools, nil
+		}
+		if wait := c.fetching; wait != nil {
+			c.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		c.fetching = done
+		c.mu.Unlock()
+
+		tools, err := fetch(ctx)
+		var byName map[string]mcp.Tool
+		if err == nil {
+			byName = c.set(tools)
+		}
+		c.mu.Lock()
+		c.fetching = nil
+		c.mu.Unlock()
+		close(done)
+		return byName, err
+	}
+}

@@ -11,7 +11,8 @@ const listAccountsOutputSchema = `{
       "role_name": {"type": "string"}, "regions": {"type": "array", "items": {"type": "string"}},
       "profile": {"type": "string"}
     }, "required": ["id", "name", "source"]}},
-    "count": {"type": "integer"}
+    "count": {"type": "integer"},
+    "warnings": {"type": "array", "items": {"type": "string"}, "description": "Account sources that failed; their accounts are missing."}
   },
   "required": ["accounts", "count"]
 }`
@@ -33,7 +34,8 @@ const queryAllOutputSchema = `{
       "total": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"},
       "accounts": {"type": "integer"}, "regions": {"type": "integer"},
       "concurrency": {"type": "integer"}, "duration_ms": {"type": "integer"}
-    }, "required": ["total", "succeeded", "failed"]}
+    }, "required": ["total", "succeeded", "failed"]},
+    "warnings": {"type": "array", "items": {"type": "string"}, "description": "Account sources that failed; their accounts are missing."}
   },
   "required": ["tool_name", "results", "summary"]
 }`

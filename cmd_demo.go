@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
@@ -99,7 +98,7 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, env cliEnv) er
 	}
 	base := aws.Config{
 		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(stack.Base.AccessKeyID, stack.Base.SecretAccessKey, ""),
+		Credentials: stack.BaseCredentials(),
 	}
 	a, err := build(ctx, cfg, newLogger(env.stderr, cfg), wiring{base: &base, stsEndpoint: stack.STSURL})
 	if err != nil {

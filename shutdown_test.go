@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -34,7 +33,7 @@ func TestServeStdioLeavesNoGoroutines(t *testing.T) {
 	cfg.TargetAccounts = stack.AccountsJSON()
 	cfg.Endpoint = stack.MCPURL
 	cfg.LogLevel = 8
-	base := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(stack.Base.AccessKeyID, stack.Base.SecretAccessKey, "")}
+	base := aws.Config{Region: "us-east-1", Credentials: stack.BaseCredentials()}
 	a, err := build(context.Background(), cfg, newLogger(io.Discard, cfg), wiring{base: &base, stsEndpoint: stack.STSURL})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
@@ -18,7 +17,7 @@ func orgClient(stack *fakeaws.Stack) *organizations.Client {
 	return organizations.New(organizations.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(stack.OrgURL),
-		Credentials:  credentials.NewStaticCredentialsProvider(stack.Base.AccessKeyID, stack.Base.SecretAccessKey, ""),
+		Credentials:  stack.BaseCredentials(),
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
@@ -21,7 +20,7 @@ func stsClient(stack *fakeaws.Stack) *sts.Client {
 	return sts.New(sts.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(stack.STSURL),
-		Credentials:  credentials.NewStaticCredentialsProvider(stack.Base.AccessKeyID, stack.Base.SecretAccessKey, ""),
+		Credentials:  stack.BaseCredentials(),
 	})
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
@@ -28,7 +27,7 @@ func testService(t *testing.T, stack *fakeaws.Stack, cfg Config, storeOpts ...fu
 	stsClient := sts.New(sts.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(stack.STSURL),
-		Credentials:  credentials.NewStaticCredentialsProvider(stack.Base.AccessKeyID, stack.Base.SecretAccessKey, ""),
+		Credentials:  stack.BaseCredentials(),
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 4
 			o.MaxBackoff = 20 * time.Millisecond

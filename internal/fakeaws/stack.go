@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // Base credentials of the central (caller) principal the fakes accept.
@@ -98,6 +101,12 @@ func Start(opts Options) *Stack {
 	s.MCPURL = mcpSrv.URL + "/mcp"
 	s.OrgURL = orgSrv.URL
 	return s
+}
+
+// BaseCredentials returns the central principal's credentials for an AWS
+// SDK client (a real client pointed at the fakes).
+func (s *Stack) BaseCredentials() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(s.Base.AccessKeyID, s.Base.SecretAccessKey, "")
 }
 
 // Close stops every fake.

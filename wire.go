@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/user"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -57,6 +59,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		// A cold fan-out is one AssumeRole per account; ride out STS
 		// throttling with a few more attempts than the SDK's default 3.
 		o.RetryMaxAttempts = 5
+		o.HTTPClient = sizedHTTPClient(o.HTTPClient, cfg.Concurrency)
 		if w.stsEndpoint != "" {
 			o.BaseEndpoint = aws.String(w.stsEndpoint)
 		}
@@ -199,6 +202,24 @@ func extraSources(cfg config, base aws.Config, stsClient *sts.Client, profiles *
 		out = append(out, accounts.NewOrgSource(organizations.NewFromConfig(orgCfg), cfg.OrgTTL, log))
 	}
 	return out, nil
+}
+
+// sizedHTTPClient keeps the SDK's HTTP client (AWS_CA_BUNDLE and proxy
+// settings live in it) but lets it keep as many idle connections as a cold
+// fan-out has AssumeRole calls in flight; the SDK's default of 10 means a
+// new TLS handshake with STS for almost every account beyond the tenth.
+func sizedHTTPClient(c aws.HTTPClient, concurrency int) aws.HTTPClient {
+	bc, ok := c.(*awshttp.BuildableClient)
+	if c == nil {
+		bc, ok = awshttp.NewBuildableClient(), true
+	}
+	if !ok {
+		return c
+	}
+	return bc.WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, concurrency)
+		t.MaxIdleConns = max(t.MaxIdleConns, 2*concurrency)
+	})
 }
 
 // localUser names the person running the proxy, for RoleSessionName

@@ -34,7 +34,7 @@ func FuzzToolArguments(f *testing.F) {
 					}
 				}
 			}
-			if err := validateToolName(q.ToolName); err == nil && !toolNamePattern.MatchString(q.ToolName) {
+			if err := validateToolName(q.ToolName); err == nil && (len(q.ToolName) > maxToolNameLen || !toolNamePattern.MatchString(q.ToolName)) {
 				t.Fatalf("tool name %q passed validation", q.ToolName)
 			}
 		}

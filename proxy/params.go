@@ -147,14 +147,18 @@ func (a Args) Object(name string) (json.RawMessage, error) {
 	return canonical, nil
 }
 
-var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$`)
+// toolNamePattern is checked with a separate length limit: a bounded
+// repetition would cost milliseconds of start-up to compile.
+var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
+
+const maxToolNameLen = 128
 
 // validateToolName checks an upstream tool name.
 func validateToolName(name string) error {
 	if name == "" {
 		return fmt.Errorf("missing required parameter \"tool_name\"")
 	}
-	if !toolNamePattern.MatchString(name) {
+	if len(name) > maxToolNameLen || !toolNamePattern.MatchString(name) {
 		return fmt.Errorf("tool_name %q is not a valid tool name (letters, digits, _ . : / -; list_tools shows the upstream tools)", name)
 	}
 	return nil

@@ -241,7 +241,7 @@ func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, too
 	if err != nil {
 		return nil, err
 	}
-	s.log.Debug("credentials ready", "account", acct.ID, "source", c.Source, "expires", c.Expires.Format(time.RFC3339))
+	s.log.Debug("credentials ready", "account", acct.ID, "source", c.Source, slog.Time("expires", c.Expires))
 	s.log.Debug("calling upstream tool", "account", acct.ID, "region", region, "tool", tool, "arguments_bytes", len(args), "read_only", readOnly)
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
@@ -249,9 +249,12 @@ func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, too
 	return s.pool.CallTool(ctx, upstream.Target{AccountID: acct.ID, Credentials: creds}, tool, args, region, readOnly)
 }
 
-// toolOutcome reports whether an upstream result is a tool error, and its text.
+// toolOutcome reports whether an upstream result is a tool error, and its
+// text. Only isError is decoded unless it is set: answers can be large.
 func toolOutcome(data json.RawMessage) (string, bool) {
-	var r upstreamResult
+	var r struct {
+		IsError bool `json:"isError"`
+	}
 	if json.Unmarshal(data, &r) != nil || !r.IsError {
 		return "", false
 	}

@@ -60,6 +60,11 @@ type Pool struct {
 	signer *v4.Signer
 
 	slots chan struct{}
+	// firstInit is closed when the process's first initialize has ended, so
+	// a cold fan-out opens one HTTP/2 connection and shares it instead of
+	// racing dozens of TLS handshakes to the same host.
+	firstInit    chan struct{}
+	firstClaimed atomic.Bool
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -121,7 +126,7 @@ func NewPool(opts Options) (*Pool, error) {
 	if opts.ClientInfo.Name == "" {
 		opts.ClientInfo = mcp.Implementation{Name: "aws-mcp-multi-account", Version: "dev"}
 	}
-	p := &Pool{opts: opts, signer: v4.NewSigner(), sessions: make(map[string]*session)}
+	p := &Pool{opts: opts, signer: v4.NewSigner(), sessions: make(map[string]*session), firstInit: make(chan struct{})}
 	if opts.MaxInFlight > 0 {
 		p.slots = make(chan struct{}, opts.MaxInFlight)
 	}
@@ -195,6 +200,15 @@ func (p *Pool) ensure(ctx context.Context, s *session, accountID string) (int, e
 	defer func() { <-s.gate }()
 	if s.ready {
 		return s.gen, nil
+	}
+	if p.firstClaimed.CompareAndSwap(false, true) {
+		defer close(p.firstInit)
+	} else {
+		select {
+		case <-p.firstInit:
+		case <-ctx.Done():
+			return 0, &Error{Stage: "initialize", Err: clarify(ctx.Err(), &callState{}, p.opts.MaxResponseBytes)}
+		}
 	}
 	if err := s.client.Start(ctx); err != nil {
 		return 0, fmt.Errorf("start MCP client: %w", err)

@@ -117,15 +117,15 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred, apiErr := m.verifier.Verify(r, body)
-	if _, sig, ok := strings.Cut(r.Header.Get("Authorization"), "Signature="); ok {
-		m.mu.Lock()
+	m.mu.Lock()
+	if _, sig, ok := strings.Cut(r.Header.Get("Authorization"), "Signature="); ok && !m.noRecord {
 		m.signatures = append(m.signatures, sig)
-		m.mu.Unlock()
 	}
-	if apiErr != nil {
-		m.mu.Lock()
+	if apiErr != nil && !m.noRecord {
 		m.rejections = append(m.rejections, apiErr.Error())
-		m.mu.Unlock()
+	}
+	m.mu.Unlock()
+	if apiErr != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amzn-Errortype", apiErr.Code)
 		w.WriteHeader(apiErr.Status)

@@ -43,8 +43,8 @@ func (m *MCPServer) DropConnections(account string, drop bool) {
 	m.dropped[account] = drop
 }
 
-// RecordCalls turns the recording of tool calls on or off (long soak runs
-// turn it off so the fake's memory stays flat).
+// RecordCalls turns the recording of tool calls, signatures and rejections
+// on or off (long soak runs turn it off so the fake's memory stays flat).
 func (m *MCPServer) RecordCalls(on bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

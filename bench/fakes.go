@@ -214,14 +214,20 @@ func (p *Process) Stats() (FakeStats, error) {
 
 // Close stops the fakeserver (it exits when its stdin closes).
 func (p *Process) Close() error {
-	p.stdin.Close()
+	return closeAndWait(p.stdin, p.cmd)
+}
+
+// closeAndWait closes a child's stdin and waits for it to exit, killing it
+// after 5 s.
+func closeAndWait(stdin io.Closer, cmd *exec.Cmd) error {
+	stdin.Close()
 	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
+	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		return err
 	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
+		cmd.Process.Kill()
 		return <-done
 	}
 }

@@ -78,14 +78,5 @@ func (s *StdioServer) Call(ctx context.Context, name string, args map[string]any
 // Close closes stdin and waits for the server to exit (killing it after 5 s).
 func (s *StdioServer) Close() error {
 	s.Client.Close()
-	s.stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(5 * time.Second):
-		s.cmd.Process.Kill()
-		return <-done
-	}
+	return closeAndWait(s.stdin, s.cmd)
 }

@@ -124,14 +124,7 @@ func (d *dataset) cli(c ToolCall, region string, args []string) (any, string) {
 		}
 		return map[string]any{"Buckets": buckets, "Owner": map[string]any{"ID": fmt.Sprintf("%x", n)}}, ""
 	case "ec2 describe-instances":
-		var instances []map[string]any
-		for i := 0; i < int(n%3); i++ {
-			instances = append(instances, map[string]any{
-				"InstanceId": fmt.Sprintf("i-%08x%02d", n%0xffffffff, i), "InstanceType": []string{"t3.micro", "m7g.large", "c7i.xlarge"}[i%3],
-				"State": map[string]any{"Name": "running"}, "Placement": map[string]any{"AvailabilityZone": region + "a"},
-			})
-		}
-		return map[string]any{"Reservations": []map[string]any{{"Instances": instances}}}, ""
+		return DescribeInstances(c.Account, region), ""
 	case "ec2 describe-regions":
 		return map[string]any{"Regions": []map[string]any{{"RegionName": "us-east-1"}, {"RegionName": "us-west-2"}, {"RegionName": "eu-west-1"}}}, ""
 	case "ec2 terminate-instances":

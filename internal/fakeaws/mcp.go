@@ -40,6 +40,8 @@ type MCPServer struct {
 	aborted        int
 	inflight       int
 	maxInflight    int
+	payload        int
+	payloads       map[string]map[string]any
 }
 
 // ToolCall records one tools/call the fake answered or was asked for.
@@ -311,6 +313,10 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 		return
 	}
 	if override != nil && override(w, r, req.ID) {
+		return
+	}
+	if padded, ok := m.payloadResult(cred.Account); ok && params.Name == ToolCallAWS {
+		m.writeResult(w, req.ID, padded)
 		return
 	}
 	result, known := m.data.call(call)

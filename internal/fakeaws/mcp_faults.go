@@ -1,6 +1,10 @@
 package fakeaws
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // SetLatency delays tools/call answers for account by d.
 func (m *MCPServer) SetLatency(account string, d time.Duration) {
@@ -125,4 +129,44 @@ func (m *MCPServer) MaxInflight() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.maxInflight
+}
+
+// SetPayload makes every aws___call_aws answer a bucket listing of about
+// size bytes of JSON text, different in every account (0 restores the
+// normal answers): large answers for budget and memory tests.
+func (m *MCPServer) SetPayload(size int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.payload = size
+	m.payloads = map[string]map[string]any{}
+}
+
+// payloadResult returns account's padded answer, built once.
+func (m *MCPServer) payloadResult(account string) (map[string]any, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.payload <= 0 {
+		return nil, false
+	}
+	if r, ok := m.payloads[account]; ok {
+		return r, true
+	}
+	r := textResult(PayloadText(account, m.payload))
+	m.payloads[account] = r
+	return r, true
+}
+
+// PayloadText is an S3 bucket listing of about size bytes of JSON naming
+// the account's buckets.
+func PayloadText(account string, size int) string {
+	var b strings.Builder
+	b.WriteString(`{"Buckets":[`)
+	for i := 0; b.Len() < size-80; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"Name":"data-%s-%05d","CreationDate":"2025-03-%02dT10:00:00+00:00"}`, account, i, i%28+1)
+	}
+	fmt.Fprintf(&b, `],"Owner":{"DisplayName":"owner-%s","ID":"%x"}}`, account, seed(account))
+	return b.String()
 }

@@ -26,6 +26,9 @@ const (
 	DefaultSessionName     = "Bridge-{account}"
 	DefaultSessionDuration = time.Hour
 	DefaultExpiryWindow    = 5 * time.Minute
+	// DefaultDeniedTTL is how long an AccessDenied on AssumeRole is
+	// remembered before the role is tried again.
+	DefaultDeniedTTL = 5 * time.Minute
 )
 
 // RoleTarget names the role to assume in one account. Empty fields fall back
@@ -55,6 +58,13 @@ type Options struct {
 	// PolicyARNs are managed session policies passed on every AssumeRole
 	// (read-only mode passes ReadOnlyAccess).
 	PolicyARNs []string
+	// DeniedTTL is how long an AccessDenied answer is remembered: meanwhile
+	// the role is not asked again (each try is one STS call and one
+	// AccessDenied event in the member account's CloudTrail). 0 disables.
+	// Throttling and network errors are never remembered.
+	DeniedTTL time.Duration
+	// Now is the clock of the denial cache; time.Now when nil.
+	Now func() time.Time
 }
 
 // Store hands out one cached credentials provider per role target. Concurrent
@@ -66,7 +76,12 @@ type Store struct {
 
 	mu        sync.Mutex
 	providers map[RoleTarget]*aws.CredentialsCache
+	// current is each account's role and ExternalId last asked for: a
+	// change drops the providers (and remembered denials) of the old ones.
+	current map[string]roleRef
 }
+
+type roleRef struct{ role, externalID string }
 
 // NewStore returns a Store that assumes roles with client.
 func NewStore(client stscreds.AssumeRoleAPIClient, optFns ...func(*Options)) *Store {
@@ -80,7 +95,10 @@ func NewStore(client stscreds.AssumeRoleAPIClient, optFns ...func(*Options)) *St
 	for _, fn := range optFns {
 		fn(&opts)
 	}
-	return &Store{client: client, opts: opts, providers: make(map[RoleTarget]*aws.CredentialsCache)}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{client: client, opts: opts, providers: make(map[RoleTarget]*aws.CredentialsCache), current: map[string]roleRef{}}
 }
 
 // resolve fills a target's empty fields from the store's options.
@@ -118,6 +136,15 @@ func (s *Store) ForRole(t RoleTarget) aws.CredentialsProvider {
 	if p, ok := s.providers[t]; ok {
 		return p
 	}
+	ref := roleRef{role: t.RoleName, externalID: t.ExternalID}
+	if old, ok := s.current[t.AccountID]; ok && old != ref {
+		for k := range s.providers {
+			if k.AccountID == t.AccountID && (roleRef{k.RoleName, k.ExternalID}) != ref {
+				delete(s.providers, k)
+			}
+		}
+	}
+	s.current[t.AccountID] = ref
 	roleARN := s.RoleARN(t)
 	assume := stscreds.NewAssumeRoleProvider(s.client, roleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = s.SessionName(t.AccountID)
@@ -129,7 +156,8 @@ func (s *Store) ForRole(t RoleTarget) aws.CredentialsProvider {
 			o.PolicyARNs = append(o.PolicyARNs, ststypes.PolicyDescriptorType{Arn: aws.String(arn)})
 		}
 	})
-	p := aws.NewCredentialsCache(&describedProvider{inner: assume, roleARN: roleARN}, func(o *aws.CredentialsCacheOptions) {
+	described := &describedProvider{inner: assume, roleARN: roleARN, deniedTTL: s.opts.DeniedTTL, now: s.opts.Now}
+	p := aws.NewCredentialsCache(described, func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = s.opts.ExpiryWindow
 	})
 	s.providers[t] = p
@@ -137,29 +165,66 @@ func (s *Store) ForRole(t RoleTarget) aws.CredentialsProvider {
 }
 
 // describedProvider names the role in AssumeRole errors and keeps the SDK's
-// request plumbing out of them.
+// request plumbing out of them. It remembers an AccessDenied answer for
+// deniedTTL and answers with it meanwhile, without calling STS.
 type describedProvider struct {
-	inner   aws.CredentialsProvider
-	roleARN string
+	inner     aws.CredentialsProvider
+	roleARN   string
+	deniedTTL time.Duration
+	now       func() time.Time
+
+	mu          sync.Mutex
+	denied      error
+	deniedUntil time.Time
 }
 
 func (p *describedProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if err := p.cachedDenial(); err != nil {
+		return aws.Credentials{}, err
+	}
 	creds, err := p.inner.Retrieve(ctx)
 	if err != nil {
-		return aws.Credentials{}, &AssumeRoleError{RoleARN: p.roleARN, Err: err}
+		aerr := &AssumeRoleError{RoleARN: p.roleARN, Err: err}
+		if p.deniedTTL > 0 && aerr.Code() == "AccessDenied" {
+			p.mu.Lock()
+			p.denied, p.deniedUntil = err, p.now().Add(p.deniedTTL)
+			p.mu.Unlock()
+		}
+		return aws.Credentials{}, aerr
 	}
 	return creds, nil
+}
+
+// cachedDenial returns the remembered AccessDenied while it is fresh.
+func (p *describedProvider) cachedDenial() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.denied == nil {
+		return nil
+	}
+	if !p.now().Before(p.deniedUntil) {
+		p.denied = nil
+		return nil
+	}
+	return &AssumeRoleError{RoleARN: p.roleARN, Err: p.denied, RetryAfter: p.deniedUntil}
 }
 
 // AssumeRoleError is an AssumeRole failure for one role.
 type AssumeRoleError struct {
 	RoleARN string
 	Err     error
+	// RetryAfter is set when the error is a remembered AccessDenied: STS
+	// was not asked, and will be again after this time.
+	RetryAfter time.Time
 }
 
 // Error names the role and the AWS error.
 func (e *AssumeRoleError) Error() string {
-	return fmt.Sprintf("assume role %s: %s", e.RoleARN, Describe(e.Err))
+	msg := fmt.Sprintf("assume role %s: %s", e.RoleARN, Describe(e.Err))
+	if !e.RetryAfter.IsZero() {
+		msg += fmt.Sprintf(" (cached, retried after %s)", e.RetryAfter.UTC().Format("15:04:05Z"))
+	}
+	return msg
 }
 
 // Unwrap returns the SDK error.

@@ -115,3 +115,72 @@ func TestSessionName(t *testing.T) {
 		}
 	}
 }
+
+// TestDeniedRolesAreRemembered: an AccessDenied is answered from memory
+// for DeniedTTL, without an STS call (and a CloudTrail event in the member
+// account), then asked again; a changed role or ExternalId, throttling and
+// outages are never answered from it.
+func TestDeniedRolesAreRemembered(t *testing.T) {
+	t.Parallel()
+	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(2)})
+	defer stack.Close()
+	denied, throttled := stack.Accounts[0].ID, stack.Accounts[1].ID
+	stack.STS.Deny(denied)
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	store := NewStore(stsClient(stack), func(o *Options) { o.DeniedTTL = 5 * time.Minute; o.Now = clock })
+	ctx := context.Background()
+
+	retrieve := func(t RoleTarget) error { _, err := store.ForRole(t).Retrieve(ctx); return err }
+	for i := range 3 {
+		err := retrieve(RoleTarget{AccountID: denied})
+		var aerr *AssumeRoleError
+		if !errors.As(err, &aerr) || aerr.Code() != "AccessDenied" {
+			t.Fatalf("try %d: %v, want AccessDenied", i, err)
+		}
+		if cached := strings.Contains(err.Error(), "(cached, retried after 10:05:00Z)"); cached != (i > 0) {
+			t.Errorf("try %d: %q; want the cached note from the second try on", i, err)
+		}
+	}
+	if n := stack.STS.AssumeRoleCount(denied); n != 1 {
+		t.Errorf("%d AssumeRole calls for three tries, want 1", n)
+	}
+	advance(5 * time.Minute)
+	_ = retrieve(RoleTarget{AccountID: denied})
+	if n := stack.STS.AssumeRoleCount(denied); n != 2 {
+		t.Errorf("after the TTL: %d AssumeRole calls, want 2", n)
+	}
+	// A changed ExternalId (or role name) is a new question for STS.
+	_ = retrieve(RoleTarget{AccountID: denied, ExternalID: "new"})
+	_ = retrieve(RoleTarget{AccountID: denied, RoleName: "OtherRole"})
+	if n := stack.STS.AssumeRoleCount(denied); n != 4 {
+		t.Errorf("after changing ExternalId and role: %d AssumeRole calls, want 4", n)
+	}
+	// Throttling is retried by the SDK and never remembered.
+	stack.STS.Throttle(throttled, 100)
+	for range 2 {
+		if err := retrieve(RoleTarget{AccountID: throttled}); err == nil || strings.Contains(err.Error(), "(cached, retried") {
+			t.Errorf("throttled account: %v", err)
+		}
+	}
+	if n := stack.STS.AssumeRoleCount(throttled); n < 2 {
+		t.Errorf("throttling was remembered: %d calls", n)
+	}
+}
+
+func TestDeniedTTLZeroAlwaysAsks(t *testing.T) {
+	t.Parallel()
+	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(1)})
+	defer stack.Close()
+	acct := stack.Accounts[0].ID
+	stack.STS.Deny(acct)
+	store := NewStore(stsClient(stack))
+	for range 3 {
+		_, _ = store.ForRole(RoleTarget{AccountID: acct}).Retrieve(context.Background())
+	}
+	if n := stack.STS.AssumeRoleCount(acct); n != 3 {
+		t.Errorf("%d AssumeRole calls with DeniedTTL 0, want 3", n)
+	}
+}

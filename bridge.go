@@ -108,8 +108,9 @@ func (b *bridge) withBudget(ctx context.Context) (context.Context, context.Cance
 	return context.WithDeadline(ctx, limit)
 }
 
-// fitPayload encodes the answer once and, when it would exceed Lambda's
-// response limit, drops the upstream data but keeps every status and error.
+// fitPayload encodes the answer once. Answers are fitted to the result
+// budget already; this is the last guard of Lambda's 6 MB response limit
+// (a list_accounts of tens of thousands of accounts, a seed-style answer).
 func fitPayload(out any) any {
 	encoded, err := json.Marshal(out)
 	if err != nil {
@@ -118,29 +119,8 @@ func fitPayload(out any) any {
 	if len(encoded) <= maxLambdaPayload {
 		return json.RawMessage(encoded)
 	}
-	note := fmt.Sprintf("data omitted: the full answer (%d bytes) exceeds Lambda's 6 MB response limit", len(encoded))
-	if one, ok := out.(proxy.Result); ok {
-		one.Data = nil
-		if one.Status == proxy.StatusSuccess {
-			one.Status, one.ErrorCode = proxy.StatusError, proxy.CodeResponseTooBig
-		}
-		one.Error = note + "; narrow the query (filters, --query, max_results)"
-		return one
-	}
-	all, ok := out.(*proxy.QueryAllResult)
-	if !ok {
-		return errorAnswer{Status: proxy.StatusError, Error: note}
-	}
-	trimmed := *all
-	trimmed.Results = make([]proxy.Result, len(all.Results))
-	for i, r := range all.Results {
-		r.Data = nil
-		trimmed.Results[i] = r
-	}
-	return struct {
-		*proxy.QueryAllResult
-		Note string `json:"note"`
-	}{&trimmed, note + "; narrow the selection with accounts, tags or ou"}
+	return errorAnswer{Status: proxy.StatusError, Error: fmt.Sprintf(
+		"the answer (%d bytes) exceeds Lambda's 6 MB response limit; narrow the call (selectors, a jmespath, max_bytes)", len(encoded))}
 }
 
 // seedRequest is the body of the seed design's events.
@@ -225,6 +205,9 @@ func seedOK(v any) seedResponse {
 	if err != nil {
 		return seedError(http.StatusInternalServerError, err)
 	}
+	if len(body) > maxLambdaPayload {
+		return seedError(http.StatusBadGateway, fmt.Errorf("the answer (%d bytes) exceeds Lambda's 6 MB response limit; narrow the call", len(body)))
+	}
 	return seedResponse{StatusCode: http.StatusOK, Body: string(body)}
 }
 
@@ -233,13 +216,22 @@ func seedError(status int, err error) seedResponse {
 	return seedResponse{StatusCode: status, Body: string(body)}
 }
 
-// lambdaEnv defaults the log format to JSON (for CloudWatch) in Lambda.
+// lambdaDefaults are the Lambda bridge's own defaults: JSON logs (for
+// CloudWatch), a larger result budget (the gateway hands the answer to the
+// agent whole), and no early reply (nothing runs after an invocation).
+var lambdaDefaults = map[string]string{
+	"AWS_MCP_LOG_FORMAT":    "json",
+	"AWS_MCP_RESULT_BUDGET": "256KiB",
+	"AWS_MCP_REPLY_WITHIN":  "0",
+}
+
+// lambdaEnv applies the Lambda bridge's defaults to the environment.
 func lambdaEnv(getenv func(string) string) func(string) string {
 	return func(name string) string {
-		if v := getenv(name); v != "" || name != "AWS_MCP_LOG_FORMAT" {
+		if v := getenv(name); v != "" {
 			return v
 		}
-		return "json"
+		return lambdaDefaults[name]
 	}
 }
 

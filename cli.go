@@ -63,6 +63,9 @@ func (c *commandFlags) app(ctx context.Context, args []string, env cliEnv, w wir
 	if err := c.parse(args); err != nil {
 		return nil, err
 	}
+	if w.fresh {
+		c.cfg.DeniedTTL = 0
+	}
 	return build(ctx, c.cfg, newLogger(env.stderr, c.cfg), w)
 }
 

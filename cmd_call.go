@@ -54,7 +54,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	if sel.Tags, err = parseTags(tags); err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)
 	}
-	a, err := build(ctx, f.cfg, newLogger(env.stderr, f.cfg), wiring{})
+	a, err := build(ctx, f.cfg, newLogger(env.stderr, f.cfg), wiring{keepNone: "the call command keeps no results"})
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 				return err
 			}
 		} else {
-			printSingle(env.stdout, p, res)
+			printSingle(env.stdout, p, res.Result)
 		}
 		if res.Status != proxy.StatusSuccess {
 			return fmt.Errorf("%w: account %s: %s", errSomeFailed, res.AccountID, res.Error)

@@ -41,7 +41,7 @@ type doctorReport struct {
 func doctorCmd(ctx context.Context, args []string, env cliEnv) error {
 	f := newCommandFlags("doctor", env)
 	asJSON := f.fs.Bool("json", false, "print JSON instead of a table")
-	a, err := f.app(ctx, args, env, wiring{})
+	a, err := f.app(ctx, args, env, wiring{fresh: true})
 	if err != nil {
 		return err
 	}

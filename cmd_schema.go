@@ -20,7 +20,7 @@ func gatewaySchema(args []string, stdout, stderr io.Writer, getenv func(string) 
 	if err := envErr(); err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)
 	}
-	tools, err := proxy.GatewayTools(proxy.ToolDefinitions(serviceConfig(cfg)))
+	tools, err := proxy.GatewayTools(proxy.ToolDefinitions(serviceConfig(cfg, wiring{})))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
@@ -46,6 +47,21 @@ type config struct {
 	MaxResponseBytes int64
 	LogLevel         slog.Level
 	LogFormat        string
+
+	// Answers an agent can use: the result budget, the result store and
+	// the early reply.
+	ResultBudget     int64
+	ResultBudgetMax  int64
+	ResultStoreBytes int64
+	ResultTTL        time.Duration
+	ReplyWithin      time.Duration
+	ResultsBucket    string
+	ResultsPrefix    string
+
+	// Hardening: the fan-out's growth, denied roles, secret reads.
+	MaxConcurrency    int
+	DeniedTTL         time.Duration
+	AllowSecretFanout bool
 }
 
 // envReader reads typed environment variables, remembering the first error.
@@ -81,6 +97,18 @@ func (e *envReader) integer(name string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil && e.err == nil {
 		e.err = fmt.Errorf("%s=%q: want a whole number", name, v)
+	}
+	return n
+}
+
+func (e *envReader) size(name string, def int64) int64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := parseByteSize(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%w", name, err)
 	}
 	return n
 }
@@ -208,20 +236,25 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 		ReadOnly:         env.boolean("AWS_MCP_READ_ONLY", false),
 		SessionPolicyARN: env.str("AWS_MCP_SESSION_POLICY_ARN", ""),
 		AllowWriteFanout: env.boolean("AWS_MCP_ALLOW_WRITE_FANOUT", false),
-		MaxResponseBytes: upstream.DefaultMaxResponseBytes,
+		MaxResponseBytes: env.size("AWS_MCP_MAX_RESPONSE_BYTES", upstream.DefaultMaxResponseBytes),
 		LogFormat:        env.str("AWS_MCP_LOG_FORMAT", "text"),
+
+		ResultBudget:     env.size("AWS_MCP_RESULT_BUDGET", results.DefaultBudget),
+		ResultBudgetMax:  env.size("AWS_MCP_RESULT_BUDGET_MAX", results.DefaultBudgetMax),
+		ResultStoreBytes: env.size("AWS_MCP_RESULT_STORE_BYTES", results.DefaultStoreBytes),
+		ResultTTL:        env.duration("AWS_MCP_RESULT_TTL", results.DefaultTTL),
+		ReplyWithin:      env.duration("AWS_MCP_REPLY_WITHIN", proxy.DefaultReplyWithin),
+		ResultsBucket:    env.str("AWS_MCP_RESULTS_BUCKET", ""),
+		ResultsPrefix:    env.str("AWS_MCP_RESULTS_PREFIX", "results/"),
+
+		MaxConcurrency:    env.integer("AWS_MCP_MAX_CONCURRENCY", proxy.DefaultMaxConcurrency),
+		DeniedTTL:         env.duration("AWS_MCP_DENIED_TTL", auth.DefaultDeniedTTL),
+		AllowSecretFanout: env.boolean("AWS_MCP_ALLOW_SECRET_FANOUT", false),
 	}
 	if lvl := env.str("AWS_MCP_LOG_LEVEL", ""); lvl != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil && env.err == nil {
 			env.err = fmt.Errorf("AWS_MCP_LOG_LEVEL=%q: want debug, info, warn or error", lvl)
 		}
-	}
-	if v := env.str("AWS_MCP_MAX_RESPONSE_BYTES", ""); v != "" {
-		n, err := parseByteSize(v)
-		if err != nil && env.err == nil {
-			env.err = fmt.Errorf("AWS_MCP_MAX_RESPONSE_BYTES=%w", err)
-		}
-		cfg.MaxResponseBytes = n
 	}
 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -247,6 +280,16 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 	fs.Var(byteSizeFlag{&cfg.MaxResponseBytes}, "max-response-bytes", "largest upstream answer accepted per account (e.g. 10MiB)")
 	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "debug, info, warn or error (env AWS_MCP_LOG_LEVEL); logs go to stderr")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (env AWS_MCP_LOG_FORMAT)")
+	fs.Var(byteSizeFlag{&cfg.ResultBudget}, "result-budget", "byte budget of a tool result's text; what does not fit is kept for get_result (env AWS_MCP_RESULT_BUDGET)")
+	fs.Var(byteSizeFlag{&cfg.ResultBudgetMax}, "result-budget-max", "the most a call's max_bytes may ask for (env AWS_MCP_RESULT_BUDGET_MAX)")
+	fs.Var(byteSizeFlag{&cfg.ResultStoreBytes}, "result-store-bytes", "memory kept for stored results; the oldest go first (env AWS_MCP_RESULT_STORE_BYTES)")
+	fs.Var(durationFlag{&cfg.ResultTTL}, "result-ttl", "how long stored results are kept (env AWS_MCP_RESULT_TTL)")
+	fs.Var(durationFlag{&cfg.ReplyWithin}, "reply-within", "query_all answers by then with the accounts that finished; the rest stay pending in the background; 0 waits for all (env AWS_MCP_REPLY_WITHIN)")
+	fs.StringVar(&cfg.ResultsBucket, "results-bucket", cfg.ResultsBucket, "S3 bucket that keeps full answers, so any process can serve get_result (env AWS_MCP_RESULTS_BUCKET)")
+	fs.StringVar(&cfg.ResultsPrefix, "results-prefix", cfg.ResultsPrefix, "key prefix of stored results in the bucket (env AWS_MCP_RESULTS_PREFIX)")
+	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", cfg.MaxConcurrency, "the most workers a fan-out grows to when its accounts would not answer before its deadline (env AWS_MCP_MAX_CONCURRENCY)")
+	fs.Var(durationFlag{&cfg.DeniedTTL}, "denied-ttl", "how long an AccessDenied on AssumeRole is remembered before the role is tried again; 0 disables (env AWS_MCP_DENIED_TTL)")
+	fs.BoolVar(&cfg.AllowSecretFanout, "allow-secret-fanout", cfg.AllowSecretFanout, "let query_all fan out reads whose answer is a secret (env AWS_MCP_ALLOW_SECRET_FANOUT)")
 	return fs, func() error { return env.err }
 }
 
@@ -275,6 +318,25 @@ func (c *config) validate() error {
 	}
 	if c.MaxResponseBytes <= 0 {
 		return fmt.Errorf("max-response-bytes must be positive")
+	}
+	if c.ResultBudget < results.MinBudget {
+		return fmt.Errorf("result budget %d: want at least %d bytes", c.ResultBudget, results.MinBudget)
+	}
+	if c.ResultBudgetMax < c.ResultBudget {
+		return fmt.Errorf("result-budget-max %d is below the result budget %d", c.ResultBudgetMax, c.ResultBudget)
+	}
+	if c.ResultTTL <= 0 {
+		return fmt.Errorf("result-ttl %s: want a positive duration", c.ResultTTL)
+	}
+	if c.ReplyWithin < 0 {
+		return fmt.Errorf("reply-within %s: want zero or more", c.ReplyWithin)
+	}
+	if c.MaxConcurrency > 4096 {
+		return fmt.Errorf("max-concurrency %d: want at most 4096", c.MaxConcurrency)
+	}
+	c.MaxConcurrency = max(c.MaxConcurrency, c.Concurrency)
+	if c.DeniedTTL < 0 {
+		return fmt.Errorf("denied-ttl %s: want zero or more", c.DeniedTTL)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log format %q: want text or json", c.LogFormat)

@@ -50,6 +50,9 @@ type stdoutChecker struct {
 	partial []byte
 	lines   int
 	bad     []string
+	// longest is the length of the longest line so far (the largest
+	// message the server wrote).
+	longest int
 }
 
 func (c *stdoutChecker) Write(p []byte) (int, error) {
@@ -63,6 +66,7 @@ func (c *stdoutChecker) Write(p []byte) (int, error) {
 		}
 		line := c.partial[:i]
 		c.lines++
+		c.longest = max(c.longest, len(line))
 		var msg struct {
 			JSONRPC string `json:"jsonrpc"`
 		}
@@ -71,6 +75,15 @@ func (c *stdoutChecker) Write(p []byte) (int, error) {
 		}
 		c.partial = append([]byte(nil), c.partial[i+1:]...)
 	}
+}
+
+// resetLongest forgets the longest line so far and returns it.
+func (c *stdoutChecker) resetLongest() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.longest
+	c.longest = 0
+	return n
 }
 
 // check fails the test if stdout carried anything but JSON-RPC.
@@ -182,6 +195,24 @@ func (p *proc) call(t *testing.T, name string, args map[string]any) *mcp.CallToo
 		t.Fatalf("%s: %v\nstderr:\n%s", name, err, p.stderr.String())
 	}
 	return res
+}
+
+// tryCall invokes a tool, returning the protocol error instead of failing.
+func (p *proc) tryCall(ctx context.Context, name string, args map[string]any) (*mcp.CallToolResult, error) {
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	return p.client.CallTool(ctx, req)
+}
+
+// firstText is the first text item of a result: an answer page, unchanged.
+func firstText(res *mcp.CallToolResult) string {
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			return tc.Text
+		}
+	}
+	return ""
 }
 
 // text joins the text content of a result.

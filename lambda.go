@@ -21,7 +21,7 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(os.Stderr, cfg)
-	a, err := build(context.Background(), cfg, log, wiring{})
+	a, err := build(context.Background(), cfg, log, wiring{keepNone: "no results bucket (AWS_MCP_RESULTS_BUCKET) is configured"})
 	if err != nil {
 		log.Error("cannot start the bridge", "error", err)
 		os.Exit(2)

@@ -144,11 +144,14 @@ func TestLambdaBridge(t *testing.T) {
 
 	t.Run("a warm invocation makes no new AssumeRole call", func(t *testing.T) {
 		before := stack.STS.AssumeRoleCount("")
-		f.invoke(t, target+"query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 30*time.Second)
-		// The denied account is retried (a failure is not cached); the
-		// others reuse their credentials.
-		if n := stack.STS.AssumeRoleCount("") - before; n != 1 {
-			t.Errorf("warm invocation made %d AssumeRole calls, want 1 (the denied account only)", n)
+		out := f.invoke(t, target+"query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 30*time.Second)
+		// The others reuse their credentials, and the denied account's
+		// AccessDenied is remembered (--denied-ttl) rather than asked again.
+		if n := stack.STS.AssumeRoleCount("") - before; n != 0 {
+			t.Errorf("warm invocation made %d AssumeRole calls, want 0", n)
+		}
+		if !strings.Contains(string(out.Response), "(cached, retried after ") {
+			t.Errorf("the denied account's entry does not say the denial is cached: %.500s", out.Response)
 		}
 	})
 

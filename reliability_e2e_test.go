@@ -247,3 +247,32 @@ func TestNoSecretsInLogsOrAnswers(t *testing.T) {
 		t.Errorf("audit lines missing:\n%.3000s", logs)
 	}
 }
+
+// TestDeniedRolesAreNotAskedAgain: 50 accounts whose role denies us cost
+// 50 AssumeRole calls over three fan-outs, not 150; their entries say the
+// denial is remembered.
+func TestDeniedRolesAreNotAskedAgain(t *testing.T) {
+	stack := newStack(t, 60)
+	for _, a := range stack.Accounts[:50] {
+		stack.STS.Deny(a.ID)
+	}
+	p := startProxy(t, stack, []string{accountsEnv(stack), "AWS_MCP_CONCURRENCY=32"})
+	for i := range 3 {
+		res := p.call(t, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity})
+		var out queryAllOutput
+		structured(t, res, &out)
+		if out.Summary.Failed != 50 || out.Summary.Succeeded != 10 {
+			t.Fatalf("fan-out %d: %+v", i, out.Summary)
+		}
+		if i > 0 && !strings.Contains(text(res), "(cached, retried after ") {
+			t.Errorf("fan-out %d does not say the denials are remembered:\n%.1500s", i, text(res))
+		}
+	}
+	denied := 0
+	for _, a := range stack.Accounts[:50] {
+		denied += stack.STS.AssumeRoleCount(a.ID)
+	}
+	if denied != 50 {
+		t.Errorf("%d AssumeRole calls for the 50 denied accounts over three fan-outs, want 50", denied)
+	}
+}

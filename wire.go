@@ -23,6 +23,7 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
@@ -36,6 +37,7 @@ type app struct {
 	pool  *upstream.Pool
 	svc   *proxy.Service
 	log   *slog.Logger
+	store results.Store
 }
 
 // wiring lets the demo point the AWS SDK at in-process fakes through the
@@ -44,6 +46,14 @@ type wiring struct {
 	// base replaces the SDK's default configuration chain when set.
 	base        *aws.Config
 	stsEndpoint string
+	// keepNone, when set, keeps no answers in memory (unless a results
+	// bucket is configured) and says why: the Lambda bridge, whose next
+	// invocation may run elsewhere, and the one-shot CLI.
+	keepNone string
+	// s3Endpoint points the results bucket's client at a fake (the demo).
+	s3Endpoint string
+	// fresh asks STS every time, remembering no AccessDenied (doctor).
+	fresh bool
 }
 
 // build wires the core from configuration. It makes no network call.
@@ -59,7 +69,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		// A cold fan-out is one AssumeRole per account; ride out STS
 		// throttling with a few more attempts than the SDK's default 3.
 		o.RetryMaxAttempts = 5
-		o.HTTPClient = sizedHTTPClient(o.HTTPClient, cfg.Concurrency)
+		o.HTTPClient = sizedHTTPClient(o.HTTPClient, cfg.MaxConcurrency)
 		if w.stsEndpoint != "" {
 			o.BaseEndpoint = aws.String(w.stsEndpoint)
 		}
@@ -87,6 +97,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		o.RoleName = cfg.RoleName
 		o.ExternalID = cfg.ExternalID
 		o.SessionName = strings.ReplaceAll(cfg.SessionName, "{user}", localUser())
+		o.DeniedTTL = cfg.DeniedTTL
 		if cfg.ReadOnly {
 			arn := cfg.SessionPolicyARN
 			if arn == "" {
@@ -102,15 +113,36 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		SigningRegion:    cfg.signingRegion(),
 		MaxResponseBytes: cfg.MaxResponseBytes,
 		Transport:        upstream.NewTransport(cfg.Concurrency),
-		MaxInFlight:      max(64, 4*cfg.Concurrency),
+		MaxInFlight:      max(64, 4*cfg.Concurrency, cfg.MaxConcurrency),
 		Logger:           log,
 		ClientInfo:       mcp.Implementation{Name: "aws-mcp-multi-account", Version: version()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
-	svc := proxy.New(serviceConfig(cfg), dir, creds, pool, log)
-	return &app{cfg: cfg, base: base, sts: stsClient, dir: dir, creds: creds, pool: pool, svc: svc, log: log}, nil
+	svc := proxy.New(serviceConfig(cfg, w), dir, creds, pool, log)
+	kept, err := resultStore(ctx, cfg, base, w)
+	if err != nil {
+		return nil, err
+	}
+	if kept != nil {
+		svc.SetStore(kept)
+	}
+	return &app{cfg: cfg, base: base, sts: stsClient, dir: dir, creds: creds, pool: pool, svc: svc, log: log, store: kept}, nil
+}
+
+// resultStore keeps full answers for get_result: in an S3 bucket when one
+// is configured (any process can then read them), else in this process's
+// memory, unless the entrypoint keeps none (the Lambda bridge without a
+// bucket: a later invocation may run in another container).
+func resultStore(ctx context.Context, cfg config, base aws.Config, w wiring) (results.Store, error) {
+	if cfg.ResultsBucket != "" {
+		return newS3Store(ctx, cfg, base, w)
+	}
+	if w.keepNone != "" {
+		return nil, nil
+	}
+	return results.NewMemory(cfg.ResultStoreBytes, cfg.ResultTTL), nil
 }
 
 // loadBaseConfig loads the central credentials and region through the SDK's
@@ -271,11 +303,16 @@ func partitionOf(region string) string {
 	return "aws"
 }
 
-// close ends upstream sessions, waiting at most a second.
+// close cancels background fan-outs and ends upstream sessions, waiting
+// at most a second.
 func (a *app) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	a.svc.Close(ctx)
 	a.pool.Close(ctx)
+	if m, ok := a.store.(*results.Memory); ok {
+		m.Close()
+	}
 }
 
 // slogToLog adapts the logger for libraries that take a *log.Logger.
@@ -284,12 +321,21 @@ func slogToLog(l *slog.Logger) *log.Logger {
 }
 
 // serviceConfig is the part of the configuration the core service takes.
-func serviceConfig(cfg config) proxy.Config {
-	return proxy.Config{
-		DefaultRegion:    cfg.Region,
-		Concurrency:      cfg.Concurrency,
-		Timeout:          cfg.Timeout,
-		ReadOnly:         cfg.ReadOnly,
-		AllowWriteFanout: cfg.AllowWriteFanout,
+func serviceConfig(cfg config, w wiring) proxy.Config {
+	c := proxy.Config{
+		DefaultRegion:     cfg.Region,
+		Concurrency:       cfg.Concurrency,
+		MaxConcurrency:    cfg.MaxConcurrency,
+		Timeout:           cfg.Timeout,
+		ReadOnly:          cfg.ReadOnly,
+		AllowWriteFanout:  cfg.AllowWriteFanout,
+		AllowSecretFanout: cfg.AllowSecretFanout,
+		ResultBudget:      int(cfg.ResultBudget),
+		ResultBudgetMax:   int(cfg.ResultBudgetMax),
+		ReplyWithin:       cfg.ReplyWithin,
 	}
+	if w.keepNone != "" && cfg.ResultsBucket == "" {
+		c.NotKept = w.keepNone
+	}
+	return c
 }

@@ -17,13 +17,22 @@ func FuzzToolArguments(f *testing.F) {
 	f.Add([]byte(`{"regions":"us-east-1","tool_name":"a"}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"tool_name":"a","jmespath":"Buckets[].Name","max_bytes":4096,"reply_within_s":1.5}`))
+	f.Add([]byte(`{"result_id":"r-aaaaaaaaaaaaaaaaaaaa","account_id":"222222222222","offset":"12"}`))
+	svc := New(Config{}, nil, nil, nil, nil)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if q, err := queryArgs(raw); err == nil {
+		if q, budget, err := svc.queryArgs(raw); err == nil {
+			if budget < 1024 || budget > svc.cfg.ResultBudgetMax {
+				t.Fatalf("query accepted budget %d from %q", budget, raw)
+			}
 			if q.ToolName == "" || !json.Valid(q.Arguments) || q.Arguments[0] != '{' {
 				t.Fatalf("query accepted %+v from %q", q, raw)
 			}
 		}
-		if q, err := queryAllArgs(raw); err == nil {
+		if q, _, err := svc.queryAllArgs(raw); err == nil {
+			if q.ReplyWithin < 0 {
+				t.Fatalf("query_all accepted reply_within %s from %q", q.ReplyWithin, raw)
+			}
 			if q.ToolName == "" || !json.Valid(q.Arguments) || q.Arguments[0] != '{' {
 				t.Fatalf("query_all accepted %+v from %q", q, raw)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -268,4 +269,109 @@ func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, 
 	}
 	s.tools.set(tools)
 	return tools, acct, nil
+}
+
+// ErrSecretRefused is returned when query_all refuses a read whose answer
+// is a secret.
+var ErrSecretRefused = errors.New("refused")
+
+// SecretRead is an AWS CLI operation whose answer is, or carries, a secret.
+type SecretRead struct {
+	Service, Operation string
+	// When, if set, is the option that makes the answer secret
+	// ("--with-decryption"); Unless, if set, is the one that keeps the
+	// secret out of it ("--hide-password").
+	When, Unless string
+}
+
+// SecretReads are the read operations query_all refuses to fan out unless
+// --allow-secret-fanout is set: one prompt-injected call would otherwise
+// pull every account's secrets into the agent's context. query, in one
+// explicit account, may still run them.
+var SecretReads = []SecretRead{
+	{Service: "secretsmanager", Operation: "get-secret-value"},
+	{Service: "secretsmanager", Operation: "batch-get-secret-value"},
+	{Service: "ssm", Operation: "get-parameter", When: "--with-decryption"},
+	{Service: "ssm", Operation: "get-parameters", When: "--with-decryption"},
+	{Service: "ssm", Operation: "get-parameters-by-path", When: "--with-decryption"},
+	{Service: "ssm", Operation: "get-parameter-history", When: "--with-decryption"},
+	{Service: "ecr", Operation: "get-login-password"},
+	{Service: "ecr", Operation: "get-authorization-token"},
+	{Service: "ecr-public", Operation: "get-login-password"},
+	{Service: "ecr-public", Operation: "get-authorization-token"},
+	{Service: "ec2", Operation: "get-password-data"},
+	{Service: "sts", Operation: "get-session-token"},
+	{Service: "sts", Operation: "get-federation-token"},
+	{Service: "lambda", Operation: "get-function"},               // a code download URL
+	{Service: "lambda", Operation: "get-function-configuration"}, // environment variables
+	{Service: "codeartifact", Operation: "get-authorization-token"},
+	{Service: "redshift", Operation: "get-cluster-credentials"},
+	{Service: "redshift", Operation: "get-cluster-credentials-with-iam"},
+	{Service: "redshift-serverless", Operation: "get-credentials"},
+	{Service: "lightsail", Operation: "get-relational-database-master-user-password"},
+	{Service: "lightsail", Operation: "get-instance-access-details"},
+	{Service: "sso", Operation: "get-role-credentials"},
+	{Service: "apigateway", Operation: "get-api-key", When: "--include-value"},
+	{Service: "apigateway", Operation: "get-api-keys", When: "--include-values"},
+	{Service: "glue", Operation: "get-connection", Unless: "--hide-password"},
+	{Service: "glue", Operation: "get-connections", Unless: "--hide-password"},
+}
+
+// inputOptions pass request parameters as a document, so any parameter,
+// such as WithDecryption, may be set through them.
+var inputOptions = []string{"--cli-input-json", "--cli-input-yaml"}
+
+// SecretOperation reports whether an AWS CLI command runs a secret-bearing
+// read, and names it ("secretsmanager get-secret-value"). Words are
+// matched case-insensitively and global options may stand anywhere. A
+// command that cannot be parsed (shell syntax, unbalanced quotes) counts
+// as one, since what it runs cannot be told.
+func SecretOperation(command string) (string, bool) {
+	words, ok := splitCommand(command)
+	if !ok {
+		return "a command that cannot be parsed", true
+	}
+	var positional []string
+	options := map[string]bool{}
+	for i := 0; i < len(words); i++ {
+		w := strings.ToLower(words[i])
+		if !strings.HasPrefix(w, "-") {
+			positional = append(positional, w)
+			continue
+		}
+		name, _, hasValue := strings.Cut(w, "=")
+		options[name] = true
+		if globalOptionsWithValue[name] && !hasValue {
+			i++
+		}
+	}
+	for i := 0; i+1 < len(positional); i++ {
+		for _, sr := range SecretReads {
+			if positional[i] != sr.Service || positional[i+1] != sr.Operation {
+				continue
+			}
+			input := slices.ContainsFunc(inputOptions, func(o string) bool { return options[o] })
+			switch {
+			case sr.When != "" && !(options[sr.When] && !options["--no-"+strings.TrimPrefix(sr.When, "--")]) && !input:
+				continue
+			case sr.Unless != "" && options[sr.Unless] && !input:
+				continue
+			}
+			return sr.Service + " " + sr.Operation, true
+		}
+	}
+	return "", false
+}
+
+// guardSecrets refuses a fan-out of a secret-bearing read unless
+// --allow-secret-fanout is set.
+func (s *Service) guardSecrets(tool string, args json.RawMessage) error {
+	if s.cfg.AllowSecretFanout || tool != CallAWSTool {
+		return nil
+	}
+	op, secret := SecretOperation(cliCommand(args))
+	if !secret {
+		return nil
+	}
+	return fmt.Errorf("%w: query_all does not fan out %s: its answer is a secret, and one call would pull every selected account's secrets into the conversation; use query for one account, or set --allow-secret-fanout (AWS_MCP_ALLOW_SECRET_FANOUT=true)", ErrSecretRefused, op)
 }

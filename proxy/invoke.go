@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
 
 // ErrUnknownTool is returned by Invoke for a name that is not a proxy tool.
@@ -12,19 +14,66 @@ var ErrUnknownTool = errors.New("unknown tool")
 
 // Invoke runs one of the proxy's tools with JSON arguments, outside MCP (the
 // Lambda bridge). It returns the object the MCP tools put in
-// structuredContent: *AccountList, Result, *QueryAllResult or
-// *UpstreamToolList. Argument and request errors are returned as errors;
-// an account's own failure is inside the result.
+// structuredContent, fitted to the result budget: *AccountList, QueryResult,
+// *QueryAllResult, *UpstreamToolList or *StoredAnswer. A fan-out waits for
+// every account (there is no background work after an invocation).
+// Argument and request errors are returned as errors; an account's own
+// failure is inside the result.
 func (s *Service) Invoke(ctx context.Context, tool string, args json.RawMessage, progress Progress) (any, error) {
 	switch tool {
 	case ToolListAccounts:
 		return s.runListAccounts(ctx, args)
 	case ToolQuery:
-		return s.runQuery(ctx, args)
+		res, budget, err := s.runQuery(ctx, args)
+		if err != nil {
+			return nil, err
+		}
+		return fitEntry(res, budget), nil
 	case ToolQueryAll:
-		return s.runQueryAll(ctx, args, progress)
+		q, budget, err := s.queryAllArgs(args)
+		if err != nil {
+			return nil, err
+		}
+		q.ReplyWithin = 0
+		out, err := s.QueryAll(ctx, q, progress)
+		if err != nil {
+			return nil, err
+		}
+		return s.fitAnswer(out, budget), nil
 	case ToolListTools:
 		return s.runListTools(ctx, args)
+	case ToolGetResult:
+		out, budget, err := s.runGetResult(ctx, args)
+		if err != nil {
+			return nil, err
+		}
+		if all, ok := out.(*QueryAllResult); ok {
+			return s.fitAnswer(all, budget), nil
+		}
+		return out, nil
 	}
-	return nil, fmt.Errorf("%w %q: want %s, %s, %s or %s", ErrUnknownTool, tool, ToolListAccounts, ToolQuery, ToolQueryAll, ToolListTools)
+	return nil, fmt.Errorf("%w %q: want %s, %s, %s, %s or %s", ErrUnknownTool, tool, ToolListAccounts, ToolQuery, ToolQueryAll, ToolListTools, ToolGetResult)
+}
+
+// fitAnswer fits a fan-out's structured answer alone into the budget.
+func (s *Service) fitAnswer(a *QueryAllResult, budget int) *QueryAllResult {
+	return results.Render(a, results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept, StructuredOnly: true}).Answer
+}
+
+// fitEntry leaves out the data of one account's answer that does not fit
+// the budget, saying where it is kept.
+func fitEntry(res QueryResult, budget int) QueryResult {
+	if len(res.Data) <= budget-1024 {
+		return res
+	}
+	size := len(results.Text(res.Data))
+	res.Data, res.DataOmitted, res.Bytes = nil, true, size
+	if res.ResultID != "" {
+		res.Note = fmt.Sprintf("the answer (%s) exceeds the %s budget: get_result {\"result_id\": %q, \"account_id\": %q, \"region\": %q} reads it in pages",
+			results.Size(size), results.Size(budget), res.ResultID, res.AccountID, res.Region)
+	} else {
+		res.Note = fmt.Sprintf("the answer (%s) exceeds the %s budget and is not kept: narrow the call (a jmespath, the AWS CLI's --query, or filters)",
+			results.Size(size), results.Size(budget))
+	}
+	return res
 }

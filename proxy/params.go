@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Args are a tool call's arguments by name, still encoded.
@@ -162,4 +163,45 @@ func validateToolName(name string) error {
 		return fmt.Errorf("tool_name %q is not a valid tool name (letters, digits, _ . : / -; list_tools shows the upstream tools)", name)
 	}
 	return nil
+}
+
+// Int returns an integer parameter and whether it was given; a JSON number
+// with a fraction, or a string holding digits, is refused or taken as the
+// integer it spells.
+func (a Args) Int(name string) (int64, bool, error) {
+	if !a.present(name) {
+		return 0, false, nil
+	}
+	raw := bytes.TrimSpace(a[name])
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			raw = []byte(strings.TrimSpace(s))
+		}
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, true, fmt.Errorf("parameter %q must be a whole number", name)
+	}
+	v, err := n.Int64()
+	if err != nil {
+		return 0, true, fmt.Errorf("parameter %q must be a whole number, not %s", name, n)
+	}
+	return v, true, nil
+}
+
+// Seconds returns a duration parameter given in seconds (fractions
+// allowed) and whether it was given.
+func (a Args) Seconds(name string) (time.Duration, bool, error) {
+	if !a.present(name) {
+		return 0, false, nil
+	}
+	var f float64
+	if err := json.Unmarshal(a[name], &f); err != nil {
+		return 0, true, fmt.Errorf("parameter %q must be a number of seconds", name)
+	}
+	if f < 0 || f > 24*3600 {
+		return 0, true, fmt.Errorf("parameter %q must be between 0 and 86400 seconds", name)
+	}
+	return time.Duration(f * float64(time.Second)), true, nil
 }

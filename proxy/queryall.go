@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
 
 // ErrWriteRefused is returned when a tool that is not read-only is refused
@@ -26,28 +27,21 @@ type QueryAllRequest struct {
 	Regions []string
 	// Selector narrows the accounts; zero selects all.
 	Selector accounts.Selector
+	// JMESPath projects every account's answer (the AWS CLI's --query
+	// semantics); the store keeps the unprojected answers.
+	JMESPath string
+	// ReplyWithin answers with the accounts finished by then; the others
+	// are pending and go on in the background until they finish, their
+	// answers landing in the stored result. 0 waits for every account.
+	ReplyWithin time.Duration
 }
 
 // Summary counts the outcome of a fan-out.
-type Summary struct {
-	Total       int   `json:"total"`
-	Succeeded   int   `json:"succeeded"`
-	Failed      int   `json:"failed"`
-	Accounts    int   `json:"accounts"`
-	Regions     int   `json:"regions"`
-	Concurrency int   `json:"concurrency"`
-	DurationMS  int64 `json:"duration_ms"`
-}
+type Summary = results.Summary
 
 // QueryAllResult is the answer of a fan-out: one Result per account and
 // region, in account order, plus a summary.
-type QueryAllResult struct {
-	ToolName string   `json:"tool_name"`
-	Results  []Result `json:"results"`
-	Summary  Summary  `json:"summary"`
-	// Warnings name account sources that failed (their accounts are missing).
-	Warnings []string `json:"warnings,omitempty"`
-}
+type QueryAllResult = results.Answer
 
 // Progress is told how many of total calls have finished.
 type Progress func(done, total int)
@@ -58,16 +52,43 @@ type target struct {
 	region string
 }
 
+// plan is a validated fan-out, ready to run.
+type plan struct {
+	req      QueryAllRequest
+	proj     *results.Projection
+	selected []accounts.Account
+	targets  []target
+	regions  int
+	readOnly bool
+	warnings []string
+}
+
 // QueryAll calls a tool in every selected account (and region) in parallel,
-// at most Concurrency at a time, each bounded by the per-account timeout.
-// One account's failure never fails the whole call: it is a Result with
-// StatusError. An invalid request, an empty selection or a refused write
-// tool is an error, returned before any upstream call. If ctx ends, calls
-// in flight are abandoned and the rest are reported as cancelled, so every
-// target still has its Result.
+// at most Concurrency at a time (more, up to MaxConcurrency, when the
+// accounts would not all answer before the deadline), each bounded by the
+// per-account timeout. One account's failure never fails the whole call:
+// it is a Result with StatusError. An invalid request, an empty selection
+// or a refused tool is an error, returned before any upstream call. If ctx
+// ends, calls in flight are abandoned and the rest are reported as
+// cancelled, so every target still has its Result. The full answers are
+// kept in the result store; the answer returned is projected.
 func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Progress) (*QueryAllResult, error) {
-	start := time.Now()
+	p, err := s.planQueryAll(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	r := s.start(ctx, p, progress)
+	r.wait(ctx)
+	return r.answer(), nil
+}
+
+// planQueryAll validates a fan-out and resolves its targets.
+func (s *Service) planQueryAll(ctx context.Context, req QueryAllRequest) (*plan, error) {
 	if err := validateToolName(req.ToolName); err != nil {
+		return nil, err
+	}
+	proj, err := results.Compile(req.JMESPath)
+	if err != nil {
 		return nil, err
 	}
 	regions, err := requestRegions(req.Region, req.Regions)
@@ -78,24 +99,18 @@ func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Pr
 	if err != nil {
 		return nil, err
 	}
+	if all, err = s.inScope(ctx, all); err != nil {
+		return nil, err
+	}
 	selected, err := accounts.Select(all, req.Selector)
 	if err != nil {
 		return nil, err
 	}
-	guard := !s.cfg.AllowWriteFanout || s.cfg.ReadOnly
-	readOnly, err := s.classify(ctx, selected, req.ToolName, req.Arguments, guard)
+	readOnly, err := s.guardFanout(ctx, selected, req)
 	if err != nil {
 		return nil, err
 	}
-	if guard && !readOnly {
-		why := "query_all fans out only read-only tools; set --allow-write-fanout (AWS_MCP_ALLOW_WRITE_FANOUT=true) to lift this guard, or use query for one account"
-		if s.cfg.ReadOnly {
-			why = "read-only mode (--read-only, AWS_MCP_READ_ONLY) is on"
-		}
-		return nil, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, why))
-	}
-
-	var targets []target
+	p := &plan{req: req, proj: proj, selected: selected, readOnly: readOnly, warnings: warnings}
 	regionSet := map[string]bool{}
 	for _, a := range selected {
 		rs := regions
@@ -103,49 +118,232 @@ func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Pr
 			rs = s.defaultRegions(a)
 		}
 		for _, r := range rs {
-			targets = append(targets, target{acct: a, region: r})
+			p.targets = append(p.targets, target{acct: a, region: r})
 			regionSet[r] = true
 		}
 	}
+	p.regions = len(regionSet)
+	return p, nil
+}
 
-	results := fanOut(ctx, len(targets), s.cfg.Concurrency, func(ctx context.Context, i int) (res Result) {
-		t := targets[i]
-		failed := func(code, msg string) Result {
-			return Result{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusError, ErrorCode: code, Error: msg}
+// guardFanout refuses, before any call, a fan-out of a tool that is not
+// read-only where the write guard or read-only mode forbids it, and one of
+// a secret-bearing read unless that is allowed. It returns whether the
+// call is read-only.
+func (s *Service) guardFanout(ctx context.Context, selected []accounts.Account, req QueryAllRequest) (bool, error) {
+	guarded := false
+	var readOnlyAcct *accounts.Account
+	for i, a := range selected {
+		acc, _ := s.access(ctx, a)
+		if acc.ReadOnly && readOnlyAcct == nil {
+			readOnlyAcct = &selected[i]
 		}
-		defer func() {
-			// One account's panic must not take the server down with it.
-			if p := recover(); p != nil {
-				s.log.Error("panic in fan-out worker", "account", t.acct.ID, "panic", fmt.Sprint(p))
-				res = failed(CodeUpstream, fmt.Sprintf("internal error: %v", p))
+		guarded = guarded || acc.ReadOnly || !acc.AllowWriteFanout
+	}
+	readOnly, err := s.classify(ctx, selected, req.ToolName, req.Arguments, guarded)
+	if err != nil {
+		return false, err
+	}
+	if guarded && !readOnly {
+		why := "query_all fans out only read-only tools; set --allow-write-fanout (AWS_MCP_ALLOW_WRITE_FANOUT=true) to lift this guard, or use query for one account"
+		if readOnlyAcct != nil {
+			why = s.modeFor(ctx, *readOnlyAcct).readOnlyWhy
+		} else if CallerFrom(ctx) != nil {
+			why = "query_all fans out only read-only tools unless the access policy allows write fan-out in every selected account; use query for one account"
+		}
+		return false, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, why))
+	}
+	if err := s.guardSecrets(req.ToolName, req.Arguments); err != nil {
+		return false, err
+	}
+	return readOnly, nil
+}
+
+// run is one fan-out in progress.
+type run struct {
+	s     *Service
+	p     *plan
+	owner string
+	id    string
+	start time.Time
+	fan   *fanout
+
+	mu      sync.Mutex
+	entries []Result
+
+	done    chan struct{}
+	replied atomic.Bool
+	// cancel ends the calls; unlink detaches them from the caller's
+	// context once the answer is given.
+	cancel context.CancelFunc
+	unlink func() bool
+}
+
+// start begins a fan-out. Without ReplyWithin its calls live in ctx; with
+// it, they are detached from ctx once the answer is given, and end when
+// they finish, time out, or the service closes.
+func (s *Service) start(ctx context.Context, p *plan, progress Progress) *run {
+	r := &run{s: s, p: p, owner: ownerOf(ctx), start: time.Now(), done: make(chan struct{}),
+		entries: make([]Result, len(p.targets))}
+	for i, t := range p.targets {
+		r.entries[i] = Result{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusPending}
+	}
+	if s.store != nil {
+		a := r.snapshot()
+		id, err := s.store.Create(s.life, r.owner, a)
+		if err != nil {
+			s.log.Warn("cannot keep the answers", "error", err)
+		}
+		r.id = id
+	}
+
+	runCtx := ctx
+	deadline, _ := ctx.Deadline()
+	if p.req.ReplyWithin > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		stopLife := context.AfterFunc(s.life, cancel)
+		r.cancel = func() { stopLife(); cancel() }
+		r.unlink = context.AfterFunc(ctx, cancel)
+		deadline = r.start.Add(r.replyWithin(ctx))
+	}
+	gated := func(done, total int) {
+		if progress != nil && !r.replied.Load() {
+			progress(done, total)
+		}
+	}
+	r.fan = newFanout(runCtx, len(p.targets), s.cfg.Concurrency, s.cfg.MaxConcurrency, deadline,
+		func(ctx context.Context, i int) { r.record(i, s.runTarget(ctx, p, i)) }, gated)
+	s.bg.Go(func() {
+		r.fan.wait()
+		if r.cancel != nil {
+			r.cancel()
+		}
+		if s.store != nil && r.id != "" {
+			final := r.snapshot()
+			if err := s.store.Finish(s.life, r.owner, r.id, final.Summary); err != nil {
+				s.log.Debug("cannot finish the stored result", "result_id", r.id, "error", err)
 			}
-		}()
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return failed(CodeTimeout, "timed out before the account was queried (the caller's deadline passed)")
-		case ctx.Err() != nil:
-			return failed(CodeCancelled, "cancelled before the account was queried")
 		}
-		res = s.call(ctx, t.acct, t.region, req.ToolName, req.Arguments, readOnly)
-		if res.ErrorCode == CodeToolError {
-			res.Data = nil // an entry is data or error; the tool's text is in error
-		}
-		return res
-	}, progress)
+		close(r.done)
+	})
+	return r
+}
 
-	out := &QueryAllResult{ToolName: req.ToolName, Results: results, Warnings: warnings}
-	out.Summary = Summary{
-		Total: len(results), Accounts: len(selected), Regions: len(regionSet),
-		Concurrency: min(s.cfg.Concurrency, len(targets)), DurationMS: time.Since(start).Milliseconds(),
+// replyWithin is how long the caller waits for its answer: ReplyWithin,
+// shortened to leave a second before the caller's own deadline.
+func (r *run) replyWithin(ctx context.Context) time.Duration {
+	within := r.p.req.ReplyWithin
+	if d, ok := ctx.Deadline(); ok {
+		within = min(within, time.Until(d)-time.Second)
 	}
-	for _, r := range results {
-		if r.Status == StatusSuccess {
-			out.Summary.Succeeded++
-		} else {
-			out.Summary.Failed++
+	return max(within, 0)
+}
+
+// wait blocks until every account has answered or, with ReplyWithin, until
+// the reply is due. If ctx ends first, the calls are cancelled and their
+// entries say so.
+func (r *run) wait(ctx context.Context) {
+	defer r.replied.Store(true)
+	if r.p.req.ReplyWithin <= 0 {
+		<-r.done
+		return
+	}
+	timer := time.NewTimer(r.replyWithin(ctx))
+	defer timer.Stop()
+	select {
+	case <-r.done:
+		r.unlink()
+	case <-timer.C:
+		if r.unlink() {
+			r.s.log.Info("answering before every account finished; the rest go on in the background",
+				"result_id", r.id, "pending", r.pending(), "tool", r.p.req.ToolName)
+		}
+	case <-ctx.Done():
+		<-r.done
+	}
+}
+
+// record keeps target i's final result, in the answer and in the store.
+func (r *run) record(i int, res Result) {
+	r.mu.Lock()
+	r.entries[i] = res
+	r.mu.Unlock()
+	if r.s.store != nil && r.id != "" {
+		if err := r.s.store.Put(r.s.life, r.owner, r.id, i, res); err != nil {
+			r.s.log.Debug("cannot keep an answer", "result_id", r.id, "account", res.AccountID, "error", err)
 		}
 	}
-	return out, nil
+}
+
+func (r *run) pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.entries {
+		if e.Status == StatusPending {
+			n++
+		}
+	}
+	return n
+}
+
+// snapshot is the answer as it stands, unprojected.
+func (r *run) snapshot() *QueryAllResult {
+	r.mu.Lock()
+	entries := append([]Result(nil), r.entries...)
+	r.mu.Unlock()
+	elapsed := time.Since(r.start).Milliseconds()
+	for i := range entries {
+		if entries[i].Status == StatusPending {
+			entries[i].DurationMS = elapsed
+		}
+	}
+	out := &QueryAllResult{ToolName: r.p.req.ToolName, JMESPath: r.p.proj.String(), Results: entries, Warnings: r.p.warnings}
+	out.Count()
+	concurrency := min(r.s.cfg.Concurrency, len(r.p.targets))
+	if r.fan != nil {
+		concurrency = r.fan.peak()
+	}
+	out.Summary.Accounts, out.Summary.Regions = len(r.p.selected), r.p.regions
+	out.Summary.Concurrency, out.Summary.DurationMS, out.Summary.ResultID = concurrency, elapsed, r.id
+	return out
+}
+
+// answer is the answer as it stands, projected: a tool's failure keeps its
+// text in error, not its data.
+func (r *run) answer() *QueryAllResult {
+	out := r.snapshot()
+	for i := range out.Results {
+		if out.Results[i].ErrorCode == CodeToolError {
+			out.Results[i].Data = nil
+		}
+	}
+	r.p.proj.Entries(out.Results)
+	out.Count()
+	return out
+}
+
+// runTarget calls the tool in target i, or says why it was not called.
+func (s *Service) runTarget(ctx context.Context, p *plan, i int) (res Result) {
+	t := p.targets[i]
+	failed := func(code, msg string) Result {
+		return Result{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusError, ErrorCode: code, Error: msg}
+	}
+	defer func() {
+		// One account's panic must not take the server down with it.
+		if v := recover(); v != nil {
+			s.log.Error("panic in fan-out worker", "account", t.acct.ID, "panic", fmt.Sprint(v))
+			res = failed(CodeUpstream, fmt.Sprintf("internal error: %v", v))
+		}
+	}()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return failed(CodeTimeout, "timed out before the account was queried (the caller's deadline passed)")
+	case ctx.Err() != nil:
+		return failed(CodeCancelled, "cancelled before the account was queried")
+	}
+	return s.call(ctx, t.acct, t.region, p.req.ToolName, p.req.Arguments, p.readOnly)
 }
 
 // requestRegions validates a call's region arguments; nil means each
@@ -169,35 +367,4 @@ func requestRegions(region string, regions []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// fanOut runs fn for indices 0..n-1 on at most limit goroutines and returns
-// the results in index order. done is called after each completion, one
-// call at a time and with a count that only grows.
-func fanOut[T any](ctx context.Context, n, limit int, fn func(context.Context, int) T, done Progress) []T {
-	results := make([]T, n)
-	workers := min(limit, n)
-	var next atomic.Int64
-	var mu sync.Mutex
-	finished := 0
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				results[i] = fn(ctx, i)
-				mu.Lock()
-				finished++
-				if done != nil {
-					done(finished, n)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return results
 }

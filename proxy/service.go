@@ -10,20 +10,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
 // Defaults of Config.
 const (
-	DefaultConcurrency = 16
-	DefaultTimeout     = 120 * time.Second
-	DefaultRegion      = "us-east-1"
+	DefaultConcurrency    = 16
+	DefaultMaxConcurrency = 128
+	DefaultTimeout        = 120 * time.Second
+	DefaultRegion         = "us-east-1"
+	DefaultReplyWithin    = 45 * time.Second
 )
 
 // Config tunes the Service.
@@ -38,6 +42,23 @@ type Config struct {
 	ReadOnly bool
 	// AllowWriteFanout lets QueryAll run tools that are not read-only.
 	AllowWriteFanout bool
+	// AllowSecretFanout lets QueryAll run reads whose answer is a secret
+	// (SecretReads).
+	AllowSecretFanout bool
+	// MaxConcurrency bounds the workers a fan-out may grow to when its
+	// accounts would not all answer before its deadline.
+	MaxConcurrency int
+	// ResultBudget bounds the text of a tool result (results.DefaultBudget
+	// when 0); ResultBudgetMax is the ceiling a call's max_bytes may ask for.
+	ResultBudget    int
+	ResultBudgetMax int
+	// ReplyWithin is when the query_all tool answers with the accounts that
+	// have finished, leaving the rest pending in the background; 0 waits
+	// for every account.
+	ReplyWithin time.Duration
+	// NotKept says why answers are not kept when there is no result store
+	// (the Lambda bridge without a bucket).
+	NotKept string
 }
 
 // Credentials resolves the credentials of an account.
@@ -58,9 +79,20 @@ type Service struct {
 	pool  *upstream.Pool
 	log   *slog.Logger
 	tools toolCache
+	// store keeps answers for get_result; nil keeps none.
+	store results.Store
+	// tasks runs query_all as an MCP task (set by NewServer).
+	tasks *taskTracker
+
+	// life ends background fan-outs (accounts still running after a
+	// reply) when the service closes; bg counts them.
+	life context.Context
+	stop context.CancelFunc
+	bg   sync.WaitGroup
 }
 
 // New returns a Service over the directory, credentials and upstream pool.
+// Answers are kept for get_result once SetStore gives it a store.
 func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.Pool, log *slog.Logger) *Service {
 	if cfg.DefaultRegion == "" {
 		cfg.DefaultRegion = DefaultRegion
@@ -71,10 +103,34 @@ func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	cfg.MaxConcurrency = max(cfg.MaxConcurrency, cfg.Concurrency)
+	if cfg.ResultBudget <= 0 {
+		cfg.ResultBudget = results.DefaultBudget
+	}
+	if cfg.ResultBudgetMax <= 0 {
+		cfg.ResultBudgetMax = max(results.DefaultBudgetMax, cfg.ResultBudget)
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log}
+	life, stop := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop}
+}
+
+// SetStore makes the service keep every answer in store for get_result.
+// Call it before serving.
+func (s *Service) SetStore(store results.Store) { s.store = store }
+
+// Close cancels the fan-outs still running in the background and waits
+// for them until ctx ends.
+func (s *Service) Close(ctx context.Context) {
+	s.stop()
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // Config returns the service's configuration.
@@ -82,8 +138,9 @@ func (s *Service) Config() Config { return s.cfg }
 
 // Status values of a Result.
 const (
-	StatusSuccess = "success"
-	StatusError   = "error"
+	StatusSuccess = results.StatusSuccess
+	StatusError   = results.StatusError
+	StatusPending = results.StatusPending
 )
 
 // Error codes of a failed Result, for machines.
@@ -97,22 +154,9 @@ const (
 	CodeResponseTooBig = "response_too_large"
 )
 
-// Result is one account's (and region's) answer.
-type Result struct {
-	AccountID string `json:"account_id"`
-	Name      string `json:"name"`
-	Region    string `json:"region"`
-	// Status is StatusSuccess or StatusError.
-	Status string `json:"status"`
-	// Data is the upstream tools/call result (content, structuredContent,
-	// isError), passed through unchanged.
-	Data json.RawMessage `json:"data,omitempty"`
-	// Error names the cause of a failure.
-	Error string `json:"error,omitempty"`
-	// ErrorCode classifies the failure (CodeAccessDenied, CodeTimeout, ...).
-	ErrorCode  string `json:"error_code,omitempty"`
-	DurationMS int64  `json:"duration_ms"`
-}
+// Result is one account's (and region's) answer: status, the upstream
+// tools/call result as data, or the error.
+type Result = results.Entry
 
 // QueryRequest is one tool call in one account.
 type QueryRequest struct {
@@ -122,34 +166,65 @@ type QueryRequest struct {
 	Arguments json.RawMessage
 	// Region overrides the account's default region.
 	Region string
+	// JMESPath projects the answer (the AWS CLI's --query semantics).
+	JMESPath string
+}
+
+// QueryResult is one account's answer to a query: its Result (projected
+// when the request has a JMESPath) and the id it is stored under.
+type QueryResult struct {
+	Result
+	// ResultID names the stored answer ("" when answers are not kept).
+	ResultID string `json:"result_id,omitempty"`
+	// Note says where data left out for the budget can be read.
+	Note string `json:"note,omitempty"`
+	// Raw is the unprojected upstream result; JMESPath the projection.
+	Raw      json.RawMessage `json:"-"`
+	JMESPath string          `json:"-"`
 }
 
 // Query calls a tool in one configured account. Request problems (unknown
-// account, a refused write tool) are errors; the account's own failure is a
-// Result with StatusError.
-func (s *Service) Query(ctx context.Context, req QueryRequest) (Result, error) {
+// account, a refused write tool, an invalid jmespath) are errors, found
+// before any call; the account's own failure is a Result with StatusError.
+// The full answer is kept in the result store.
+func (s *Service) Query(ctx context.Context, req QueryRequest) (QueryResult, error) {
 	if err := validateToolName(req.ToolName); err != nil {
-		return Result{}, err
+		return QueryResult{}, err
 	}
-	acct, err := s.dir.Lookup(ctx, req.AccountID)
+	proj, err := results.Compile(req.JMESPath)
 	if err != nil {
-		return Result{}, err
+		return QueryResult{}, err
+	}
+	acct, err := s.lookup(ctx, req.AccountID)
+	if err != nil {
+		return QueryResult{}, err
 	}
 	region := req.Region
 	if region == "" {
 		region = s.defaultRegions(acct)[0]
 	}
 	if !accounts.ValidRegion(region) {
-		return Result{}, fmt.Errorf("region %q is not a valid AWS region name", region)
+		return QueryResult{}, fmt.Errorf("region %q is not a valid AWS region name", region)
 	}
-	readOnly, err := s.classify(ctx, []accounts.Account{acct}, req.ToolName, req.Arguments, s.cfg.ReadOnly)
+	mode := s.modeFor(ctx, acct)
+	readOnly, err := s.classify(ctx, []accounts.Account{acct}, req.ToolName, req.Arguments, mode.readOnly)
 	if err != nil {
-		return Result{}, err
+		return QueryResult{}, err
 	}
-	if s.cfg.ReadOnly && !readOnly {
-		return Result{}, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, "read-only mode (--read-only, AWS_MCP_READ_ONLY) is on"))
+	if mode.readOnly && !readOnly {
+		return QueryResult{}, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, mode.readOnlyWhy))
 	}
-	return s.call(ctx, acct, region, req.ToolName, req.Arguments, readOnly), nil
+	res := s.call(ctx, acct, region, req.ToolName, req.Arguments, readOnly)
+	out := QueryResult{Result: proj.Entry(res), Raw: res.Data, JMESPath: proj.String()}
+	if s.store != nil {
+		a := &results.Answer{ToolName: req.ToolName, JMESPath: proj.String(), Results: []Result{res}}
+		a.Count()
+		a.Summary.Accounts, a.Summary.Regions, a.Summary.Concurrency, a.Summary.DurationMS = 1, 1, 1, res.DurationMS
+		if out.ResultID, err = s.store.Create(s.life, ownerOf(ctx), a); err != nil {
+			s.log.Warn("cannot keep the answer", "account", acct.ID, "error", err)
+		}
+	}
+	return out, nil
 }
 
 // defaultRegions are the regions of a query that names none.

@@ -18,12 +18,13 @@ const (
 	ToolQuery        = "query"
 	ToolQueryAll     = "query_all"
 	ToolListTools    = "list_tools"
+	ToolGetResult    = "get_result"
 )
 
 // Tools returns every tool of the proxy with its handler, in a stable order.
 func Tools(s *Service) []server.ServerTool {
 	constructors := []func(*Service) (mcp.Tool, server.ToolHandlerFunc){
-		ListAccountsTool, QueryTool, QueryAllTool, ListToolsTool,
+		ListAccountsTool, QueryTool, QueryAllTool, ListToolsTool, GetResultTool,
 	}
 	out := make([]server.ServerTool, len(constructors))
 	for i, c := range constructors {
@@ -33,13 +34,25 @@ func Tools(s *Service) []server.ServerTool {
 	return out
 }
 
-// NewServer returns an MCP server that offers the proxy's tools.
-func NewServer(s *Service, version string) *server.MCPServer {
-	srv := server.NewMCPServer("aws-mcp-multi-account", version,
+// NewServer returns an MCP server that offers the proxy's tools, the
+// stored results as resources, and query_all as a task to clients that ask
+// for one.
+func NewServer(s *Service, version string, opts ...server.ServerOption) *server.MCPServer {
+	tasks := newTaskTracker()
+	base := []server.ServerOption{
 		server.WithToolCapabilities(false),
+		server.WithResourceCapabilities(false, false),
+		server.WithTaskCapabilities(true, true, true),
+		server.WithHooks(tasks.hooks()),
+		server.WithTaskHooks(tasks.taskHooks()),
 		server.WithRecovery(),
-		server.WithInstructions(instructions(s.cfg)))
+		server.WithResourceRecovery(),
+		server.WithInstructions(instructions(s.cfg)),
+	}
+	srv := server.NewMCPServer("aws-mcp-multi-account", version, append(base, opts...)...)
+	s.tasks = tasks
 	srv.AddTools(Tools(s)...)
+	srv.AddResourceTemplate(ResultTemplate(s))
 	return srv
 }
 
@@ -47,7 +60,9 @@ func instructions(cfg Config) string {
 	return "Query many AWS accounts through the AWS MCP Server. Call list_accounts to see the accounts " +
 		"(and preview a selection), list_tools to see the upstream tools (such as aws___call_aws), query to " +
 		"run one upstream tool in one account, and query_all to run it in every selected account (and region) " +
-		"at once. " + modeNote(cfg)
+		"at once. Answers fit a byte budget: project them with the jmespath argument (AWS CLI --query " +
+		"semantics) to get what you need from every account, and read what an answer left out with get_result " +
+		"and its result_id, which never calls AWS again. " + modeNote(cfg)
 }
 
 // modeNote tells the agent which safety mode is active.
@@ -94,143 +109,6 @@ func (s *Service) runListAccounts(ctx context.Context, raw json.RawMessage) (*Ac
 		return nil, err
 	}
 	return s.ListAccounts(ctx, sel)
-}
-
-// QueryTool calls an upstream tool in one account.
-func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
-	tool := mcp.NewToolWithRawSchema(ToolQuery,
-		"Run one AWS MCP Server tool (see list_tools; e.g. aws___call_aws with {\"cli_command\": \"aws s3api list-buckets\"}) "+
-			"in one account, with credentials of the role assumed there. Returns the tool's result unchanged. "+modeNote(s.cfg),
-		json.RawMessage(`{"type": "object", "properties": {
-		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "12-digit id of a configured account (see list_accounts)."},
-		"tool_name": {"type": "string", "description": "Upstream tool name, e.g. aws___call_aws."},
-		"arguments": {"type": "object", "description": "Arguments of the upstream tool."},
-		"region": {"type": "string", "description": "Target AWS region, e.g. us-west-2 (default: the account's or the server's default)."}
-	}, "required": ["account_id", "tool_name"], "additionalProperties": false}`))
-	tool.Annotations = annotations("Query one account", s.cfg.ReadOnly)
-	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		res, err := s.runQuery(ctx, rawArguments(req))
-		if err != nil {
-			return toolError(err), nil
-		}
-		return queryResult(res), nil
-	}
-}
-
-func (s *Service) runQuery(ctx context.Context, raw json.RawMessage) (Result, error) {
-	q, err := queryArgs(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	return s.Query(ctx, q)
-}
-
-func queryArgs(raw json.RawMessage) (QueryRequest, error) {
-	var q QueryRequest
-	args, err := ParseArgs(raw, "account_id", "tool_name", "arguments", "region")
-	if err != nil {
-		return q, err
-	}
-	if q.AccountID, err = args.AccountID("account_id"); err != nil {
-		return q, err
-	}
-	if q.ToolName, err = args.String("tool_name", true); err != nil {
-		return q, err
-	}
-	if q.Arguments, err = args.Object("arguments"); err != nil {
-		return q, err
-	}
-	q.Region, err = args.String("region", false)
-	return q, err
-}
-
-// queryResult turns one account's Result into the upstream's own result,
-// attributed to the account in _meta.
-func queryResult(res Result) *mcp.CallToolResult {
-	if res.Data == nil {
-		return toolError(fmt.Errorf("account %s (%s), region %s: %s", res.AccountID, res.Name, res.Region, res.Error))
-	}
-	var out mcp.CallToolResult
-	if err := json.Unmarshal(res.Data, &out); err != nil {
-		// Content mcp-go cannot decode: keep isError and structuredContent,
-		// and pass the content on as its JSON text.
-		var loose struct {
-			Content           json.RawMessage `json:"content"`
-			StructuredContent json.RawMessage `json:"structuredContent"`
-			IsError           bool            `json:"isError"`
-		}
-		_ = json.Unmarshal(res.Data, &loose)
-		out = mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(loose.Content))}, IsError: loose.IsError}
-		if len(loose.StructuredContent) > 0 && string(loose.StructuredContent) != "null" {
-			out.RawStructuredContent = loose.StructuredContent
-		}
-	}
-	fields := map[string]any{"account_id": res.AccountID, "account_name": res.Name, "region": res.Region, "duration_ms": res.DurationMS}
-	if out.Meta != nil {
-		for k, v := range out.Meta.AdditionalFields {
-			if _, taken := fields[k]; !taken {
-				fields[k] = v
-			}
-		}
-	}
-	out.Meta = &mcp.Meta{AdditionalFields: fields}
-	if out.Content == nil {
-		out.Content = []mcp.Content{}
-	}
-	return &out
-}
-
-// QueryAllTool fans an upstream tool out over the selected accounts.
-func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
-	tool := mcp.NewToolWithRawSchema(ToolQueryAll,
-		"Run one AWS MCP Server tool in every selected account (and region) in parallel. Returns one entry per "+
-			"account (per account and region when regions is given) with status success or error, the upstream "+
-			"result as data, and a summary. One account's failure does not fail the call. "+modeNote(s.cfg),
-		json.RawMessage(`{"type": "object", "properties": {
-		"tool_name": {"type": "string", "description": "Upstream tool name, e.g. aws___call_aws."},
-		"arguments": {"type": "object", "description": "Arguments of the upstream tool, the same for every account."},
-		"region": {"type": "string", "description": "Target AWS region for every account (default: each account's default)."},
-		"regions": {"type": "array", "items": {"type": "string"}, "description": "Several target regions: the tool runs once per account and region."},`+selectorProperties+`
-	}, "required": ["tool_name"], "additionalProperties": false}`))
-	tool.Annotations = annotations("Query many accounts", s.cfg.ReadOnly || !s.cfg.AllowWriteFanout)
-	tool.RawOutputSchema = json.RawMessage(queryAllOutputSchema)
-	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		out, err := s.runQueryAll(ctx, rawArguments(req), progressNotifier(ctx, req))
-		if err != nil {
-			return toolError(err), nil
-		}
-		return mcp.NewToolResultStructured(out, renderQueryAll(out)), nil
-	}
-}
-
-func (s *Service) runQueryAll(ctx context.Context, raw json.RawMessage, progress Progress) (*QueryAllResult, error) {
-	q, err := queryAllArgs(raw)
-	if err != nil {
-		return nil, err
-	}
-	return s.QueryAll(ctx, q, progress)
-}
-
-func queryAllArgs(raw json.RawMessage) (QueryAllRequest, error) {
-	var q QueryAllRequest
-	args, err := ParseArgs(raw, "tool_name", "arguments", "region", "regions", "accounts", "tags", "ou")
-	if err != nil {
-		return q, err
-	}
-	if q.ToolName, err = args.String("tool_name", true); err != nil {
-		return q, err
-	}
-	if q.Arguments, err = args.Object("arguments"); err != nil {
-		return q, err
-	}
-	if q.Region, err = args.String("region", false); err != nil {
-		return q, err
-	}
-	if q.Regions, err = args.Strings("regions"); err != nil {
-		return q, err
-	}
-	q.Selector, err = selectorArgs(args)
-	return q, err
 }
 
 func selectorArgs(args Args) (accounts.Selector, error) {

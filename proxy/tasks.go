@@ -1,0 +1,113 @@
+package proxy
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// taskTracker makes query_all work as an MCP task (a task-augmented
+// tools/call, protocol 2025-11-25). mcp-go v1.2.1 runs such a call of a
+// regular tool under the tools/call request's context, which ends as soon
+// as the task is created, so the fan-out would be cancelled at once. The
+// tracker learns each task's id from mcp-go's hooks (the request's task
+// parameters are the link: the hooks see the request, the handler gets a
+// copy holding the same pointer), runs the call detached from the request,
+// and cancels it on tasks/cancel instead.
+type taskTracker struct {
+	mu sync.Mutex
+	// params holds the task parameters of tools/call requests in flight,
+	// by request context; ids maps them to the task created for them.
+	params    map[context.Context]*mcp.TaskParams
+	ids       map[*mcp.TaskParams]string
+	cancels   map[string]context.CancelFunc
+	cancelled map[string]bool
+}
+
+func newTaskTracker() *taskTracker {
+	return &taskTracker{
+		params:    map[context.Context]*mcp.TaskParams{},
+		ids:       map[*mcp.TaskParams]string{},
+		cancels:   map[string]context.CancelFunc{},
+		cancelled: map[string]bool{},
+	}
+}
+
+// hooks records the task parameters of each tools/call in flight.
+func (t *taskTracker) hooks() *server.Hooks {
+	h := &server.Hooks{}
+	h.AddBeforeCallTool(func(ctx context.Context, _ any, req *mcp.CallToolRequest) {
+		if req.Params.Task == nil {
+			return
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.params[ctx] = req.Params.Task
+	})
+	forget := func(ctx context.Context) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		delete(t.params, ctx)
+	}
+	h.AddAfterCallTool(func(ctx context.Context, _ any, _ *mcp.CallToolRequest, _ any) { forget(ctx) })
+	h.AddOnError(func(ctx context.Context, _ any, method mcp.MCPMethod, _ any, _ error) {
+		if method == mcp.MethodToolsCall {
+			forget(ctx)
+		}
+	})
+	return h
+}
+
+// taskHooks link a created task to its request, and cancel the detached
+// call when the client cancels the task.
+func (t *taskTracker) taskHooks() *server.TaskHooks {
+	h := &server.TaskHooks{}
+	h.AddOnTaskCreated(func(ctx context.Context, m server.TaskMetrics) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if p := t.params[ctx]; p != nil {
+			t.ids[p] = m.TaskID
+		}
+	})
+	h.AddOnTaskCancelled(func(_ context.Context, m server.TaskMetrics) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if cancel := t.cancels[m.TaskID]; cancel != nil {
+			cancel()
+			return
+		}
+		t.cancelled[m.TaskID] = true
+	})
+	return h
+}
+
+// detach returns the context a tool call runs in: for a task, one that
+// keeps the request's values but not its end, cancelled by tasks/cancel or
+// when life ends; otherwise ctx itself. done releases it.
+func (t *taskTracker) detach(ctx context.Context, req mcp.CallToolRequest, life context.Context) (context.Context, func()) {
+	if t == nil || req.Params.Task == nil {
+		return ctx, func() {}
+	}
+	detached, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopLife := context.AfterFunc(life, cancel)
+	t.mu.Lock()
+	id := t.ids[req.Params.Task]
+	delete(t.ids, req.Params.Task)
+	if id != "" {
+		t.cancels[id] = cancel
+		if t.cancelled[id] {
+			cancel()
+		}
+		delete(t.cancelled, id)
+	}
+	t.mu.Unlock()
+	return detached, func() {
+		stopLife()
+		cancel()
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		delete(t.cancels, id)
+	}
+}

@@ -1,0 +1,121 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
+)
+
+// QueryAllTool fans an upstream tool out over the selected accounts.
+func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
+	tool := mcp.NewToolWithRawSchema(ToolQueryAll,
+		"Run one AWS MCP Server tool in every selected account (and region) in parallel. Returns one entry per "+
+			"account (per account and region when regions is given) with status success, error or pending, and a "+
+			"summary; one account's failure does not fail the call. The answer fits a byte budget (max_bytes): every "+
+			"account is named with its status, identical answers and identical errors are grouped, and answers that do "+
+			"not fit are left out but kept under the result_id, for get_result to read without calling AWS again. To "+
+			"see what you need from every account at once, project the answers: jmespath applies a JMESPath expression "+
+			"to each account's JSON answer (AWS CLI --query semantics), e.g. \"Reservations[].Instances[].InstanceId\", "+
+			"\"length(Buckets)\"; the AWS CLI's own --query inside cli_command works too (the upstream applies it). "+
+			"The call answers within reply_within_s with the accounts that have finished; slower ones are pending and "+
+			"finish in the background, and get_result shows them. "+modeNote(s.cfg)+" "+secretNote(s.cfg),
+		json.RawMessage(`{"type": "object", "properties": {
+		"tool_name": {"type": "string", "description": "Upstream tool name, e.g. aws___call_aws."},
+		"arguments": {"type": "object", "description": "Arguments of the upstream tool, the same for every account."},
+		"region": {"type": "string", "description": "Target AWS region for every account (default: each account's default)."},
+		"regions": {"type": "array", "items": {"type": "string"}, "description": "Several target regions: the tool runs once per account and region."},`+selectorProperties+`,`+
+			jmespathProperty+`,`+budgetProperty+`,
+		"reply_within_s": {"type": "number", "description": "Seconds to wait before answering with the accounts that have finished (default: the server's --reply-within, 45); the others stay pending in the background. 0 waits for every account (as the Lambda bridge always does)."}
+	}, "required": ["tool_name"], "additionalProperties": false}`))
+	tool.Annotations = annotations("Query many accounts", s.cfg.ReadOnly || !s.cfg.AllowWriteFanout)
+	tool.RawOutputSchema = json.RawMessage(queryAllOutputSchema)
+	tool.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupportOptional}
+	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx, done := s.tasks.detach(ctx, req, s.life)
+		defer done()
+		q, budget, err := s.queryAllArgs(rawArguments(req))
+		if err != nil {
+			return toolError(err), nil
+		}
+		if req.Params.Task != nil {
+			q.ReplyWithin = 0 // a task runs until every account has answered
+		}
+		out, err := s.QueryAll(ctx, q, progressNotifier(ctx, req))
+		if err != nil {
+			return toolError(err), nil
+		}
+		return s.answerResult(out, budget), nil
+	}
+}
+
+// secretNote tells the agent which reads query_all refuses.
+func secretNote(cfg Config) string {
+	if cfg.AllowSecretFanout {
+		return "Secret-bearing reads (secretsmanager get-secret-value, ssm get-parameter --with-decryption, ...) may fan out: be careful."
+	}
+	return "Reads whose answer is a secret (secretsmanager get-secret-value, ssm get-parameter(s) --with-decryption, ecr get-login-password, lambda get-function(-configuration), ...) are refused here; use query for one account."
+}
+
+func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error) {
+	var q QueryAllRequest
+	args, err := ParseArgs(raw, "tool_name", "arguments", "region", "regions", "accounts", "tags", "ou", "jmespath", "max_bytes", "reply_within_s")
+	if err != nil {
+		return q, 0, err
+	}
+	if q.ToolName, err = args.String("tool_name", true); err != nil {
+		return q, 0, err
+	}
+	if q.Arguments, err = args.Object("arguments"); err != nil {
+		return q, 0, err
+	}
+	if q.Region, err = args.String("region", false); err != nil {
+		return q, 0, err
+	}
+	if q.Regions, err = args.Strings("regions"); err != nil {
+		return q, 0, err
+	}
+	if q.JMESPath, err = args.String("jmespath", false); err != nil {
+		return q, 0, err
+	}
+	if q.Selector, err = selectorArgs(args); err != nil {
+		return q, 0, err
+	}
+	q.ReplyWithin = s.cfg.ReplyWithin
+	if within, given, err := args.Seconds("reply_within_s"); err != nil {
+		return q, 0, err
+	} else if given {
+		q.ReplyWithin = within
+	}
+	budget, err := s.budgetArg(args)
+	return q, budget, err
+}
+
+// answerResult renders a fan-out's answer within the budget: the text,
+// the structured content and links to the stored answers it leaves out.
+func (s *Service) answerResult(a *QueryAllResult, budget int) *mcp.CallToolResult {
+	r := results.Render(a, results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept,
+		LinkURI: func(e results.Entry) string { return ResultURI(a.Summary.ResultID, e.AccountID, e.Region) }})
+	out := mcp.NewToolResultStructured(r.Answer, r.Text)
+	for _, l := range r.Links {
+		out.Content = append(out.Content, mcp.NewResourceLink(l.URI, l.Name, l.Description, "text/plain"))
+	}
+	return out
+}
+
+// ResultURI is the resource URI of one stored answer.
+func ResultURI(id, account, region string) string {
+	return fmt.Sprintf("%s%s/%s/%s", resultURIPrefix, id, account, region)
+}
+
+const resultURIPrefix = "awsmcp://results/"
+
+// resultLink links one stored answer.
+func resultLink(id string, e Result) mcp.ResourceLink {
+	return mcp.NewResourceLink(ResultURI(id, e.AccountID, e.Region), e.AccountID+" "+e.Region,
+		fmt.Sprintf("Full answer of %s (%s) in %s", e.Name, e.AccountID, e.Region), "text/plain")
+}

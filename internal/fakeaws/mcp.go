@@ -55,6 +55,8 @@ type ToolCall struct {
 	Arguments   map[string]any
 	// Region is the call's _meta.AWS_REGION.
 	Region string
+	// UserAgent is the request's User-Agent header.
+	UserAgent string
 }
 
 // Override writes its own answer to a tools/call of one account, for fault
@@ -266,6 +268,7 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 	call := ToolCall{
 		Account: cred.Account, AccessKeyID: cred.AccessKeyID, Principal: cred.Principal,
 		SessionID: sessionID, Tool: params.Name, Arguments: params.Arguments, Region: region,
+		UserAgent: r.Header.Get("User-Agent"),
 	}
 
 	m.mu.Lock()

@@ -111,6 +111,10 @@ type Verifier struct {
 	// Mismatch, when it returns true for the signing credential, makes a
 	// valid signature fail as a mismatch (to test how clients report it).
 	Mismatch func(Credential) bool
+	// S3 applies S3's rules: the path is not encoded a second time, and
+	// the signed payload hash is the x-amz-content-sha256 header, which
+	// must be present ("UNSIGNED-PAYLOAD" allowed).
+	S3 bool
 }
 
 // Verify checks the signature of r, whose body has been read into body, and
@@ -183,10 +187,17 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, *APIError) 
 	}
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
-	if claimed := r.Header.Get("X-Amz-Content-Sha256"); claimed != "" && claimed != payloadHash {
+	claimed := r.Header.Get("X-Amz-Content-Sha256")
+	if v.S3 && claimed == "" {
+		return Credential{}, &APIError{400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"}
+	}
+	if claimed != "" && claimed != payloadHash && !(v.S3 && claimed == "UNSIGNED-PAYLOAD") {
 		return Credential{}, &APIError{400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
-	canonical := canonicalRequest(r, signedHeaders, payloadHash)
+	if v.S3 {
+		payloadHash = claimed
+	}
+	canonical := canonicalRequest(r, signedHeaders, payloadHash, !v.S3)
 	crHash := sha256.Sum256([]byte(canonical))
 	stringToSign := strings.Join([]string{
 		"AWS4-HMAC-SHA256", amzDate, strings.Join(scope[1:], "/"), hex.EncodeToString(crHash[:]),
@@ -208,14 +219,17 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, *APIError) 
 	return cred, nil
 }
 
-// canonicalRequest builds the SigV4 canonical request of r.
-func canonicalRequest(r *http.Request, signedHeaders []string, payloadHash string) string {
+// canonicalRequest builds the SigV4 canonical request of r; encodeTwice
+// encodes the (already escaped) path once more, as every service but S3
+// does.
+func canonicalRequest(r *http.Request, signedHeaders []string, payloadHash string, encodeTwice bool) string {
 	path := r.URL.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
-	// Services other than S3 encode the (already escaped) path once more.
-	path = strings.ReplaceAll(url.PathEscape(path), "%2F", "/")
+	if encodeTwice {
+		path = strings.ReplaceAll(url.PathEscape(path), "%2F", "/")
+	}
 
 	query := r.URL.Query()
 	keys := make([]string, 0, len(query))

@@ -50,6 +50,10 @@ type AssumeRoleCall struct {
 	ExternalID      string
 	DurationSeconds int
 	PolicyARNs      []string
+	// SourceIdentity is the sts:SourceIdentity asked for, if any.
+	SourceIdentity string
+	// UserAgent is the request's User-Agent header.
+	UserAgent string
 	// Result is "ok" or the error code answered.
 	Result string
 }
@@ -217,6 +221,8 @@ func (s *STS) assumeRole(w http.ResponseWriter, r *http.Request, caller Credenti
 		RoleARN:         form.Get("RoleArn"),
 		RoleSessionName: form.Get("RoleSessionName"),
 		ExternalID:      form.Get("ExternalId"),
+		SourceIdentity:  form.Get("SourceIdentity"),
+		UserAgent:       r.Header.Get("User-Agent"),
 	}
 	call.DurationSeconds, _ = strconv.Atoi(form.Get("DurationSeconds"))
 	for i := 1; ; i++ {
@@ -244,6 +250,10 @@ func (s *STS) assumeRole(w http.ResponseWriter, r *http.Request, caller Credenti
 	}
 	if n := len(call.RoleSessionName); n < 2 || n > 64 || !sessionNamePattern.MatchString(call.RoleSessionName) {
 		fail(&APIError{400, "ValidationError", "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"})
+		return
+	}
+	if n := len(call.SourceIdentity); call.SourceIdentity != "" && (n < 2 || n > 64 || !sessionNamePattern.MatchString(call.SourceIdentity)) {
+		fail(&APIError{400, "ValidationError", "1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"})
 		return
 	}
 	if call.DurationSeconds == 0 {

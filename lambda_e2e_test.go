@@ -15,6 +15,7 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakelambda"
+	"github.com/centralops/aws-mcp-multi-account/internal/fakes3"
 )
 
 var (
@@ -270,5 +271,115 @@ func TestLambdaDeadlineMarksQueuedAccountsTimedOut(t *testing.T) {
 		if r.Status != "error" || r.ErrorCode != "timeout" {
 			t.Errorf("entry %+v, want a timeout", r)
 		}
+	}
+}
+
+// TestLambdaAnswersFitAndLandInTheBucket: 1,000 accounts answering 8 KiB
+// each. The answer stays within the Lambda budget (256 KiB) with every
+// account in it; with a results bucket, a new bootstrap process (another
+// container) answers get_result for any account from S3.
+func TestLambdaAnswersFitAndLandInTheBucket(t *testing.T) {
+	stack := newStack(t, 1000)
+	stack.MCP.SetPayload(8 << 10)
+	bucket, err := fakes3.Start(stack.Keys, "bridge-results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bucket.Close)
+	s3env := []string{accountsEnv(stack), "AWS_MCP_CONCURRENCY=64", "AWS_ENDPOINT_URL_S3=" + bucket.URL, "AWS_MCP_RESULTS_BUCKET=bridge-results"}
+	const target = "bridge-lambda___"
+	args := map[string]any{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": "aws s3api list-buckets"}}
+
+	t.Run("without a bucket the answer says the data is not kept", func(t *testing.T) {
+		f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=64")
+		out := f.invoke(t, target+"query_all", args, 60*time.Second)
+		var got budgetedOutput
+		if err := json.Unmarshal(out.Response, &got); err != nil {
+			t.Fatalf("response %.300s: %v", out.Response, err)
+		}
+		if len(out.Response) > 256<<10 || len(got.Results) != 1000 || got.Summary.Succeeded != 1000 || got.Summary.ResultID != "" || got.Summary.Omitted == 0 {
+			t.Errorf("%d bytes, %d entries, summary %+v", len(out.Response), len(got.Results), got.Summary)
+		}
+		res := f.invoke(t, target+"get_result", map[string]any{"result_id": "r-aaaaaaaaaaaaaaaaaaaa"}, 10*time.Second)
+		if !strings.Contains(string(res.Response), "no results bucket (AWS_MCP_RESULTS_BUCKET) is configured") {
+			t.Errorf("get_result without a bucket: %s %s", res.Response, res.Error)
+		}
+	})
+
+	f := startBootstrap(t, stack, s3env...)
+	out := f.invoke(t, target+"query_all", args, 60*time.Second)
+	var got budgetedOutput
+	if err := json.Unmarshal(out.Response, &got); err != nil {
+		t.Fatalf("response %.300s (error %s): %v", out.Response, out.Error, err)
+	}
+	t.Logf("1,000 accounts × 8 KiB: a %d-byte answer, %d entries with data omitted", len(out.Response), got.Summary.Omitted)
+	if len(out.Response) > 256<<10 || len(got.Results) != 1000 || got.Summary.Succeeded != 1000 || got.Summary.ResultID == "" {
+		t.Fatalf("%d bytes, %d entries, summary %+v", len(out.Response), len(got.Results), got.Summary)
+	}
+	for i, r := range got.Results {
+		if r.AccountID != stack.Accounts[i].ID || (r.Data == nil) != r.DataOmitted {
+			t.Fatalf("entry %d: %+v", i, r)
+		}
+	}
+	keys, sse := bucket.Puts()
+	if len(keys) < 1001 {
+		t.Errorf("%d objects in the bucket, want an index and 1,000 answers", len(keys))
+	}
+	for _, k := range keys {
+		if sse[k] != "AES256" {
+			t.Fatalf("object %s written with encryption %q", k, sse[k])
+		}
+	}
+
+	other := startBootstrap(t, stack, s3env...)
+	for _, i := range []int{0, 499, 998} {
+		acct := stack.Accounts[i].ID
+		res := other.invoke(t, target+"get_result", map[string]any{"result_id": got.Summary.ResultID, "account_id": acct}, 10*time.Second)
+		var page struct {
+			Status string `json:"status"`
+			Text   string `json:"text"`
+		}
+		if err := json.Unmarshal(res.Response, &page); err != nil || page.Status != "success" || page.Text != fakeaws.PayloadText(acct, 8<<10) {
+			t.Errorf("get_result of %s through another process: %.300s (error %s)", acct, res.Response, res.Error)
+		}
+	}
+	again := other.invoke(t, target+"get_result", map[string]any{"result_id": got.Summary.ResultID, "jmespath": "length(Buckets)"}, 30*time.Second)
+	var projected budgetedOutput
+	if err := json.Unmarshal(again.Response, &projected); err != nil || projected.Summary.Succeeded != 1000 || len(again.Response) > 256<<10 {
+		t.Errorf("re-projection through another process: %.300s", again.Response)
+	}
+}
+
+// TestLambdaFanOutSizesItselfToTheDeadline: with the template's defaults
+// (concurrency 16, a 28 s budget), 500 accounts answering in 2 s each need
+// 64 s at 16 at a time; the fan-out grows its workers and all answer.
+func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about 15 s")
+	}
+	stack := newStack(t, 500)
+	stack.MCP.SetDefaultLatency(2 * time.Second)
+	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=16", "AWS_MCP_TIMEOUT=25s")
+	start := time.Now()
+	out := f.invoke(t, "bridge-lambda___query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 60*time.Second)
+	took := time.Since(start)
+	var got struct {
+		Summary struct {
+			Succeeded, Failed, Concurrency int
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(out.Response, &got); err != nil {
+		t.Fatalf("response %.300s: %v", out.Response, err)
+	}
+	t.Logf("500 accounts × 2 s: %d answered in %s at concurrency %d (max in flight upstream %d, AssumeRole %d)",
+		got.Summary.Succeeded, took.Round(time.Millisecond), got.Summary.Concurrency, stack.MCP.MaxInflight(), stack.STS.AssumeRoleCount(""))
+	if got.Summary.Succeeded != 500 {
+		t.Errorf("%d of 500 answered in %s, want all within the 28 s budget", got.Summary.Succeeded, took)
+	}
+	if got.Summary.Concurrency <= 16 || got.Summary.Concurrency > 128 {
+		t.Errorf("concurrency %d: want it raised above 16, to at most 128", got.Summary.Concurrency)
+	}
+	if stack.MCP.MaxInflight() > 128 {
+		t.Errorf("%d upstream calls in flight, over --max-concurrency", stack.MCP.MaxInflight())
 	}
 }

@@ -255,3 +255,42 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("demo took %s, want under 5s", elapsed)
 	}
 }
+
+// TestOverlappingSourcesWarn: an account in both the accounts file and
+// TARGET_ACCOUNTS no longer stops the program: the file's entry wins, one
+// warning line names the account, and list_accounts and doctor show it.
+// An account twice in one source is still an error.
+func TestOverlappingSourcesWarn(t *testing.T) {
+	stack, fileEnv := cliStack(t)
+	env := []string{fileEnv, `TARGET_ACCOUNTS=[{"id":"333333333333","name":"from-env"},{"id":"555555555555","name":"env-only"}]`}
+	want := "1 account is in both the accounts file and TARGET_ACCOUNTS; the entries of the accounts file are used: 333333333333"
+
+	stdout, stderr, code := runCLI(t, stack, env, "accounts", "--json")
+	if code != 0 || strings.Count(stderr, want) != 1 {
+		t.Fatalf("accounts: exit %d, stderr %q; want exit 0 and one warning line", code, stderr)
+	}
+	var list struct {
+		Accounts []struct{ ID, Name, Source string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &list); err != nil || len(list.Accounts) != 4 || list.Accounts[1].Name != "staging" || list.Accounts[1].Source != "file" {
+		t.Errorf("accounts: %s", stdout)
+	}
+
+	stdout, _, _ = runCLI(t, stack, env, "doctor", "--json")
+	if !strings.Contains(stdout, want) {
+		t.Errorf("doctor --json does not show the warning:\n%.600s", stdout)
+	}
+
+	p := startProxy(t, stack, env)
+	res := p.call(t, "list_accounts", nil)
+	var out struct{ Warnings []string }
+	structured(t, res, &out)
+	if len(out.Warnings) != 1 || out.Warnings[0] != want {
+		t.Errorf("list_accounts warnings = %q", out.Warnings)
+	}
+
+	_, stderr, code = runCLI(t, stack, []string{`TARGET_ACCOUNTS=[{"id":"333333333333"},{"id":"333333333333"}]`}, "accounts")
+	if code != 2 || !strings.Contains(stderr, "333333333333") {
+		t.Errorf("a duplicate within TARGET_ACCOUNTS: exit %d, %q; want exit 2 naming it", code, stderr)
+	}
+}

@@ -33,6 +33,8 @@ type check struct {
 type doctorReport struct {
 	OK     bool    `json:"ok"`
 	Checks []check `json:"checks"`
+	// Warnings name accounts that two sources both listed.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // doctorCmd checks, in order: base credentials, the caller identity, the
@@ -88,7 +90,7 @@ func runDoctor(ctx context.Context, a *app) doctorReport {
 	for _, c := range perAccount {
 		checks = append(checks, c...)
 	}
-	report := doctorReport{OK: true, Checks: checks}
+	report := doctorReport{OK: true, Checks: checks, Warnings: a.dir.Warnings()}
 	for _, c := range checks {
 		report.OK = report.OK && c.OK
 	}
@@ -270,6 +272,9 @@ func printDoctor(w io.Writer, p painter, r doctorReport) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, warning := range r.Warnings {
+		fmt.Fprintln(w, p.dim("warning: "+warning))
 	}
 	failed := 0
 	for _, c := range r.Checks {

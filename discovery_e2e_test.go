@@ -250,3 +250,39 @@ func TestProfilesSource(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestSecretReadsDoNotFanOut: query_all refuses reads whose answer is a
+// secret, naming the operation and the flag, even with write fan-out
+// allowed; query in one account may still run them; the flag lifts it.
+func TestSecretReadsDoNotFanOut(t *testing.T) {
+	stack := newStack(t, 4)
+	secret := map[string]any{"cli_command": "aws --region eu-west-1 SecretsManager get-secret-value --secret-id prod/db"}
+	decrypt := map[string]any{"CLI_Command": "aws ssm get-parameters-by-path --path / --with-decryption"}
+	p := startProxy(t, stack, []string{accountsEnv(stack)}, "--allow-write-fanout")
+	for _, args := range []map[string]any{secret, decrypt} {
+		res := p.call(t, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": args})
+		if !res.IsError || !strings.Contains(text(res), "--allow-secret-fanout") || !strings.Contains(text(res), "does not fan out") {
+			t.Errorf("%v: want a refusal naming the operation and --allow-secret-fanout, got %s", args, text(res))
+		}
+	}
+	if !strings.Contains(text(p.call(t, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": secret})), "secretsmanager get-secret-value") {
+		t.Error("the refusal does not name the operation")
+	}
+	if n := stack.MCP.CallCount(""); n != 0 {
+		t.Errorf("refused fan-outs made %d upstream calls", n)
+	}
+	res := p.call(t, "query", map[string]any{"account_id": stack.Accounts[0].ID, "tool_name": "aws___call_aws", "arguments": secret})
+	if res.IsError || stack.MCP.CallCount("") != 1 {
+		t.Errorf("query in one account was refused: %s", text(res))
+	}
+	p.stop(t)
+
+	p = startProxy(t, stack, []string{accountsEnv(stack), "AWS_MCP_ALLOW_SECRET_FANOUT=true"})
+	res = p.call(t, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": secret})
+	var out queryAllOutput
+	structured(t, res, &out)
+	if res.IsError || out.Summary.Succeeded != 4 {
+		t.Errorf("with AWS_MCP_ALLOW_SECRET_FANOUT the read did not fan out: %s", text(res))
+	}
+	p.stop(t)
+}

@@ -308,3 +308,20 @@ func TestGatewaySchemaMatchesStdioTools(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestRequestsSayWhoIsCalling: upstream MCP requests carry this program's
+// User-Agent and the MCP client's name from initialize; STS requests carry
+// the SDK app id.
+func TestRequestsSayWhoIsCalling(t *testing.T) {
+	stack := newStack(t, 2)
+	p := startProxy(t, stack, []string{accountsEnv(stack)})
+	p.call(t, "query", map[string]any{"account_id": stack.Accounts[0].ID, "tool_name": "aws___call_aws", "arguments": callerIdentity})
+	calls := stack.MCP.Calls()
+	if len(calls) != 1 || calls[0].UserAgent != "aws-mcp-multi-account/dev e2e-test/1" {
+		t.Errorf("upstream User-Agent %q, want %q", calls[0].UserAgent, "aws-mcp-multi-account/dev e2e-test/1")
+	}
+	assumes := stack.STS.Calls()
+	if len(assumes) != 1 || !strings.Contains(assumes[0].UserAgent, "app/aws-mcp-multi-account_dev") {
+		t.Errorf("STS User-Agent %q, want the SDK app id app/aws-mcp-multi-account_dev", assumes[0].UserAgent)
+	}
+}

@@ -65,6 +65,9 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 	if base.Region == "" {
 		base.Region = cfg.Region
 	}
+	// STS, Organizations and S3 requests say who is calling
+	// ("app/aws-mcp-multi-account_<version>" in their User-Agent).
+	base.AppID = programName + "_" + version()
 	stsClient := sts.NewFromConfig(base, func(o *sts.Options) {
 		// A cold fan-out is one AssumeRole per account; ride out STS
 		// throttling with a few more attempts than the SDK's default 3.
@@ -187,8 +190,9 @@ func buildDirectory(cfg config, log *slog.Logger, extra ...accounts.Source) (*ac
 		sources = append(sources, accounts.Static(accts))
 	}
 	if len(sources) == 2 {
-		if err := noOverlap(sources[0].(accounts.Static), sources[1].(accounts.Static)); err != nil {
-			return nil, err
+		// The first source wins; say once which accounts were in both.
+		for _, w := range accounts.Overlaps(sources[0].(accounts.Static), sources[1].(accounts.Static)) {
+			log.Warn(w)
 		}
 	}
 	dir, err := accounts.NewDirectory(cfg.Exclude, append(sources, extra...)...)
@@ -275,21 +279,6 @@ func organizationsRegion(partition string) string {
 		return "us-gov-west-1"
 	}
 	return "us-east-1"
-}
-
-// noOverlap refuses an account configured both in the file and in
-// TARGET_ACCOUNTS: which of the two names and overrides is meant is unclear.
-func noOverlap(file, env accounts.Static) error {
-	ids := make(map[string]bool, len(file))
-	for _, a := range file {
-		ids[a.ID] = true
-	}
-	for _, a := range env {
-		if ids[a.ID] {
-			return fmt.Errorf("%w: duplicate account id %s: it is in both the accounts file and TARGET_ACCOUNTS", errConfig, a.ID)
-		}
-	}
-	return nil
 }
 
 // partitionOf returns the ARN partition of a region.

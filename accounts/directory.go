@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -27,10 +28,11 @@ type Directory struct {
 	sources []Source
 	exclude Selector
 
-	mu      sync.Mutex
-	last    []Account
-	byID    map[string]Account
-	lastSrc [][]Account
+	mu       sync.Mutex
+	last     []Account
+	byID     map[string]Account
+	lastSrc  [][]Account
+	warnings []string
 }
 
 // NewDirectory returns a directory over sources, leaving out accounts whose
@@ -106,8 +108,77 @@ func (d *Directory) remember(lists [][]Account) []Account {
 	if all == nil {
 		all = []Account{}
 	}
-	d.last, d.byID, d.lastSrc = all, byID, lists
+	d.last, d.byID, d.lastSrc, d.warnings = all, byID, lists, Overlaps(lists...)
 	return all
+}
+
+// Warnings names the accounts that two sources both listed in the last
+// List (the first source's entry is the one used).
+func (d *Directory) Warnings() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.warnings...)
+}
+
+// sourceNames are how warnings name the sources.
+var sourceNames = map[string]string{
+	SourceFile:          "the accounts file",
+	SourceEnv:           "TARGET_ACCOUNTS",
+	SourceProfile:       "the --profiles profiles",
+	SourceOrganizations: "AWS Organizations",
+}
+
+// Overlaps returns one warning per pair of sources that name the same
+// accounts, listing them; the earlier source wins, as in a Directory.
+func Overlaps(lists ...[]Account) []string {
+	type pair struct{ first, second int }
+	owner := map[string]int{}
+	var order []pair
+	shared := map[pair][]string{}
+	for i, l := range lists {
+		for _, a := range l {
+			first, seen := owner[a.ID]
+			if !seen {
+				owner[a.ID] = i
+				continue
+			}
+			if first == i {
+				continue
+			}
+			p := pair{first, i}
+			if _, ok := shared[p]; !ok {
+				order = append(order, p)
+			}
+			shared[p] = append(shared[p], a.ID)
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, p := range order {
+		ids := shared[p]
+		listed := ids
+		more := ""
+		if len(ids) > 20 {
+			listed, more = ids[:20], fmt.Sprintf(" and %d more", len(ids)-20)
+		}
+		first, second := sourceName(lists[p.first]), sourceName(lists[p.second])
+		count := fmt.Sprintf("%d accounts are", len(ids))
+		if len(ids) == 1 {
+			count = "1 account is"
+		}
+		out = append(out, fmt.Sprintf("%s in both %s and %s; the entries of %s are used: %s%s",
+			count, first, second, first, strings.Join(listed, ", "), more))
+	}
+	return out
+}
+
+func sourceName(l []Account) string {
+	if len(l) > 0 {
+		if n, ok := sourceNames[l[0].Source]; ok {
+			return n
+		}
+		return l[0].Source
+	}
+	return "a source"
 }
 
 // merge combines source lists, first source first, without exclusions or

@@ -107,3 +107,30 @@ func TestSelectNamesUnknownIDs(t *testing.T) {
 		t.Errorf("err = %v, want ErrUnknownAccount naming 999999999999", err)
 	}
 }
+
+func TestOverlaps(t *testing.T) {
+	t.Parallel()
+	file := []Account{{ID: "222222222222", Source: SourceFile}, {ID: "333333333333", Source: SourceFile}}
+	env := []Account{{ID: "333333333333", Source: SourceEnv}, {ID: "444444444444", Source: SourceEnv}}
+	org := []Account{{ID: "222222222222", Source: SourceOrganizations}, {ID: "444444444444", Source: SourceOrganizations}, {ID: "555555555555", Source: SourceOrganizations}}
+	got := Overlaps(file, env, org)
+	want := []string{
+		"1 account is in both the accounts file and TARGET_ACCOUNTS; the entries of the accounts file are used: 333333333333",
+		"1 account is in both the accounts file and AWS Organizations; the entries of the accounts file are used: 222222222222",
+		"1 account is in both TARGET_ACCOUNTS and AWS Organizations; the entries of TARGET_ACCOUNTS are used: 444444444444",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Overlaps =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := Overlaps(file, []Account{{ID: "999999999999", Source: SourceEnv}}); len(got) != 0 {
+		t.Errorf("disjoint sources: %v", got)
+	}
+	d, err := NewDirectory(nil, Static(file), Static(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := d.List(context.Background())
+	if err != nil || len(all) != 3 || all[1].Source != SourceFile || len(d.Warnings()) != 1 {
+		t.Errorf("List = %+v, %v; warnings %v", all, err, d.Warnings())
+	}
+}

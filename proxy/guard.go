@@ -363,13 +363,35 @@ func SecretOperation(command string) (string, bool) {
 	return "", false
 }
 
+// secretInArguments checks every argument an upstream decoder could take
+// for cli_command (keys equal to it but for case), not only the exact one.
+func secretInArguments(args json.RawMessage) (string, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(args, &fields) != nil {
+		return "", false
+	}
+	for k, v := range fields {
+		if !strings.EqualFold(k, "cli_command") {
+			continue
+		}
+		var cmd string
+		if json.Unmarshal(v, &cmd) != nil {
+			return "a cli_command that is not a string", true
+		}
+		if op, secret := SecretOperation(cmd); secret {
+			return op, true
+		}
+	}
+	return "", false
+}
+
 // guardSecrets refuses a fan-out of a secret-bearing read unless
 // --allow-secret-fanout is set.
 func (s *Service) guardSecrets(tool string, args json.RawMessage) error {
 	if s.cfg.AllowSecretFanout || tool != CallAWSTool {
 		return nil
 	}
-	op, secret := SecretOperation(cliCommand(args))
+	op, secret := secretInArguments(args)
 	if !secret {
 		return nil
 	}

@@ -99,3 +99,83 @@ func TestCLICommandIsReadExactly(t *testing.T) {
 		t.Errorf("Object = %s, %v; want the one value every decoder sees", args, err)
 	}
 }
+
+// TestSecretOperation: every listed secret-bearing read is caught however
+// it is written (case, global options anywhere, = forms), reads that do not
+// carry the secret are not, and what cannot be parsed counts as one.
+func TestSecretOperation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cmd  string
+		want string // "" = not secret-bearing
+	}{
+		{"aws secretsmanager get-secret-value --secret-id prod/db", "secretsmanager get-secret-value"},
+		{"aws secretsmanager batch-get-secret-value --secret-id-list a b", "secretsmanager batch-get-secret-value"},
+		{"aws ssm get-parameter --name /db/pw --with-decryption", "ssm get-parameter"},
+		{"aws ssm get-parameters --names a b --with-decryption", "ssm get-parameters"},
+		{"aws ssm get-parameters-by-path --path / --recursive --with-decryption", "ssm get-parameters-by-path"},
+		{"aws ssm get-parameter-history --name x --with-decryption", "ssm get-parameter-history"},
+		{"aws ecr get-login-password", "ecr get-login-password"},
+		{"aws ecr get-authorization-token", "ecr get-authorization-token"},
+		{"aws ec2 get-password-data --instance-id i-1", "ec2 get-password-data"},
+		{"aws sts get-session-token", "sts get-session-token"},
+		{"aws sts get-federation-token --name x", "sts get-federation-token"},
+		{"aws lambda get-function --function-name f", "lambda get-function"},
+		{"aws lambda get-function-configuration --function-name f", "lambda get-function-configuration"},
+		{"aws codeartifact get-authorization-token --domain d", "codeartifact get-authorization-token"},
+		{"aws redshift get-cluster-credentials --cluster-identifier c --db-user u", "redshift get-cluster-credentials"},
+		{"aws apigateway get-api-keys --include-values", "apigateway get-api-keys"},
+		{"aws glue get-connection --name c", "glue get-connection"},
+
+		// However it is written.
+		{"AWS SecretsManager GET-SECRET-VALUE --secret-id x", "secretsmanager get-secret-value"},
+		{"aws --region eu-west-1 secretsmanager get-secret-value --secret-id x", "secretsmanager get-secret-value"},
+		{"aws secretsmanager --region eu-west-1 get-secret-value --secret-id x", "secretsmanager get-secret-value"},
+		{"aws --output=json --no-cli-pager ssm get-parameter --name x --with-decryption", "ssm get-parameter"},
+		{"aws ssm --with-decryption get-parameter --name x", "ssm get-parameter"},
+		{"aws ssm get-parameter --name x --cli-input-json '{\"WithDecryption\": true}'", "ssm get-parameter"},
+		{"aws --unknown-global value secretsmanager get-secret-value", "secretsmanager get-secret-value"},
+		{`aws "secretsmanager" 'get-secret-value'`, "secretsmanager get-secret-value"},
+		{"aws secretsmanager get-secret-value; true", "a command that cannot be parsed"},
+		{"aws ssm get-parameter --name 'unbalanced", "a command that cannot be parsed"},
+
+		// Reads that do not carry the secret.
+		{"aws ssm get-parameter --name /app/flag", ""},
+		{"aws ssm get-parameters --names a --no-with-decryption", ""},
+		{"aws ssm get-parameter --name x --with-decryption --no-with-decryption", ""},
+		{"aws secretsmanager list-secrets", ""},
+		{"aws secretsmanager describe-secret --secret-id x", ""},
+		{"aws lambda list-functions", ""},
+		{"aws apigateway get-api-keys", ""},
+		{"aws glue get-connection --name c --hide-password", ""},
+		{"aws ecr describe-repositories", ""},
+		{"aws sts get-caller-identity", ""},
+		{"aws ec2 describe-instances --query 'Reservations[].Instances[].PasswordData'", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		op, secret := SecretOperation(tt.cmd)
+		if secret != (tt.want != "") || op != tt.want {
+			t.Errorf("SecretOperation(%q) = %q, %v; want %q", tt.cmd, op, secret, tt.want)
+		}
+	}
+}
+
+// TestSecretReadsPassTheWriteGuard: every listed read is read-only to the
+// write guard (so only the secret guard stops its fan-out), and the two
+// tables agree.
+func TestSecretReadsPassTheWriteGuard(t *testing.T) {
+	t.Parallel()
+	for _, sr := range SecretReads {
+		cmd := "aws " + sr.Service + " " + sr.Operation
+		if sr.When != "" {
+			cmd += " " + sr.When
+		}
+		if !IsReadOnlyCommand(cmd) {
+			t.Errorf("%q is not read-only to the write guard", cmd)
+		}
+		if op, secret := SecretOperation(cmd); !secret || op != sr.Service+" "+sr.Operation {
+			t.Errorf("SecretOperation(%q) = %q, %v", cmd, op, secret)
+		}
+	}
+}

@@ -39,9 +39,9 @@ func (s *Service) listAccounts(ctx context.Context) ([]accounts.Account, []strin
 			warnings[i] = e.Error()
 			s.log.Warn("account source failed", "error", e)
 		}
-		return all, warnings, nil
+		return all, append(warnings, s.dir.Warnings()...), nil
 	}
-	return all, nil, err
+	return all, s.dir.Warnings(), err
 }
 
 // UpstreamToolList is the answer of list_tools.

@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
 // Tool names: a stable contract that clients and the gateway schema use.
@@ -45,6 +46,7 @@ func NewServer(s *Service, version string, opts ...server.ServerOption) *server.
 		server.WithTaskCapabilities(true, true, true),
 		server.WithHooks(tasks.hooks()),
 		server.WithTaskHooks(tasks.taskHooks()),
+		server.WithToolHandlerMiddleware(clientAgent),
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
 		server.WithInstructions(instructions(s.cfg)),
@@ -54,6 +56,19 @@ func NewServer(s *Service, version string, opts ...server.ServerOption) *server.
 	srv.AddTools(Tools(s)...)
 	srv.AddResourceTemplate(ResultTemplate(s))
 	return srv
+}
+
+// clientAgent passes the MCP client's name, from its initialize, on to the
+// User-Agent of the upstream requests a tool call makes.
+func clientAgent(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+			if info := s.GetClientInfo(); info.Name != "" {
+				ctx = upstream.WithClient(ctx, info.Name, info.Version)
+			}
+		}
+		return next(ctx, req)
+	}
 }
 
 func instructions(cfg Config) string {

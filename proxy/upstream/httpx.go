@@ -325,3 +325,53 @@ func retryAfter(v string) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+type clientKey struct{}
+
+// WithClient returns a context saying which MCP client (name and version
+// from its initialize) a call is made for; upstream requests name it in
+// their User-Agent after this program.
+func WithClient(ctx context.Context, name, version string) context.Context {
+	agent := token(name)
+	if agent == "" {
+		return ctx
+	}
+	if v := token(version); v != "" {
+		agent += "/" + v
+	}
+	return context.WithValue(ctx, clientKey{}, agent)
+}
+
+// token keeps the characters an HTTP product token may hold, at most 64.
+func token(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+			b.WriteRune(r)
+		case r == ' ' || r == '/':
+			b.WriteByte('-')
+		}
+		if b.Len() >= 64 {
+			break
+		}
+	}
+	return b.String()
+}
+
+// userAgentTransport names this program, and the MCP client it works for,
+// in every upstream request, so member-account logs can tell it apart.
+type userAgentTransport struct {
+	next    http.RoundTripper
+	product string
+}
+
+func (t *userAgentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	agent := t.product
+	if client, ok := req.Context().Value(clientKey{}).(string); ok {
+		agent += " " + client
+	}
+	out := req.Clone(req.Context())
+	out.Header.Set("User-Agent", agent)
+	return t.next.RoundTrip(out)
+}

@@ -45,7 +45,8 @@ type Options struct {
 	Retry RetryPolicy
 	// Logger receives the MCP transport's own diagnostics.
 	Logger *slog.Logger
-	// ClientInfo names this program in initialize.
+	// ClientInfo names this program in initialize, and as
+	// "<name>/<version>" in the User-Agent of every upstream request.
 	ClientInfo mcp.Implementation
 	// MaxInFlight bounds the upstream calls of the whole process, across
 	// concurrent fan-outs; 0 means no bound.
@@ -171,7 +172,10 @@ func (p *Pool) session(t Target) (*session, error) {
 	}
 	httpClient := &http.Client{
 		Transport: &limitTransport{
-			next:     &retryTransport{next: signing, policy: p.opts.Retry, log: p.opts.Logger.With("account", t.AccountID)},
+			next: &userAgentTransport{
+				next:    &retryTransport{next: signing, policy: p.opts.Retry, log: p.opts.Logger.With("account", t.AccountID)},
+				product: p.opts.ClientInfo.Name + "/" + p.opts.ClientInfo.Version,
+			},
 			maxBytes: p.opts.MaxResponseBytes,
 		},
 		// A redirect would carry a signed request elsewhere: never follow.

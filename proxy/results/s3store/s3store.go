@@ -47,6 +47,8 @@ type Options struct {
 	MaxObjectBytes int64
 	// Concurrency bounds the objects read at once by Get (16 when 0).
 	Concurrency int
+	// Now is the store's clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Store is a results.Store in S3. It is safe for concurrent use.
@@ -70,7 +72,10 @@ func New(api API, opts Options) *Store {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
-	return &Store{api: api, opts: opts, now: time.Now}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{api: api, opts: opts, now: opts.Now}
 }
 
 // TTL is how long a result is readable.

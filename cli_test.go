@@ -127,7 +127,19 @@ func TestCallCommand(t *testing.T) {
 		t.Errorf("selected call: exit %d, out %q", code, out)
 	}
 
+	// --budget prints what an MCP client would receive; --jmespath projects.
+	out, _, _ = runCLI(t, stack, env, "call", "--all", "--budget", "2KiB", "--jmespath", "Arn", "aws___call_aws", "cli_command=aws sts get-caller-identity")
+	if !strings.Contains(out, `"arn:aws:sts::222222222222:assumed-role/CentralOpsTargetRole/Bridge-222222222222"`) ||
+		!strings.Contains(out, `jmespath "Arn"`) || !strings.Contains(out, "Failed:") || len(out) > 2<<10+1 {
+		t.Errorf("budgeted, projected call: %q", out)
+	}
+	out, _, code = runCLI(t, stack, env, "call", "--account", "222222222222", "--jmespath", "Regions[0]", "aws___list_regions")
+	if code != 0 || strings.TrimSpace(out) != `"us-east-1"` {
+		t.Errorf("projected single-account call: exit %d, %q", code, out)
+	}
+
 	for _, bad := range [][]string{
+		{"call", "--all", "--jmespath", "a[", "aws___list_regions"},
 		{"call", "--all"},
 		{"call", "aws___list_regions"},
 		{"call", "--all", "--account", "222222222222", "aws___list_regions"},

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
 
 // errSomeFailed makes the exit code 1 after the output was printed.
@@ -31,6 +34,9 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	ou := f.fs.String("ou", "", "with --all: OU id or OU path prefix")
 	rawArgs := f.fs.String("args", "", "the tool's arguments as a JSON object (key=value pairs are merged over it)")
 	asJSON := f.fs.Bool("json", false, "print JSON instead of a table")
+	jmespath := f.fs.String("jmespath", "", "JMESPath expression applied to each account's JSON answer (AWS CLI --query semantics)")
+	var budget int64
+	f.fs.Var(byteSizeFlag{&budget}, "budget", "fit the answer to this many bytes of text, as an MCP client receives it (e.g. 32KiB); default: print everything")
 	f.fs.Usage = func() {
 		fmt.Fprintf(env.stderr, "Usage: %s call [flags] (--account ID | --all) TOOL [key=value ...]\n\n"+
 			"Example: %s call --all aws___call_aws cli_command='aws s3api list-buckets'\n\nFlags:\n", programName, programName)
@@ -50,6 +56,9 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)
 	}
+	if _, err := results.Compile(*jmespath); err != nil {
+		return fmt.Errorf("%w: %v", errConfig, err)
+	}
 	sel := accounts.Selector{Accounts: selectAccounts, OU: *ou}
 	if sel.Tags, err = parseTags(tags); err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)
@@ -62,11 +71,15 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	p := newPainter(env.stdout, env.getenv)
 
 	if *account != "" {
-		res, err := a.svc.Query(ctx, proxy.QueryRequest{AccountID: *account, ToolName: tool, Arguments: toolArgs, Region: *region})
+		res, err := a.svc.Query(ctx, proxy.QueryRequest{AccountID: *account, ToolName: tool, Arguments: toolArgs, Region: *region, JMESPath: *jmespath})
 		if err != nil {
 			return err
 		}
-		if *asJSON {
+		if budget > 0 {
+			if err := printToolResult(env.stdout, proxy.QueryToolResult(res, int(budget)), *asJSON); err != nil {
+				return err
+			}
+		} else if *asJSON {
 			if err := writeJSON(env.stdout, res); err != nil {
 				return err
 			}
@@ -85,12 +98,16 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 		total := list.Count * max(1, len(regions))
 		progress, finish = progressReporter(env.stderr, total, "query_all "+tool)
 	}
-	out, err := a.svc.QueryAll(ctx, proxy.QueryAllRequest{ToolName: tool, Arguments: toolArgs, Region: *region, Regions: regions, Selector: sel}, progress)
+	out, err := a.svc.QueryAll(ctx, proxy.QueryAllRequest{ToolName: tool, Arguments: toolArgs, Region: *region, Regions: regions, Selector: sel, JMESPath: *jmespath}, progress)
 	finish()
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if budget > 0 {
+		if err := printToolResult(env.stdout, a.svc.AnswerResult(out, int(budget)), *asJSON); err != nil {
+			return err
+		}
+	} else if *asJSON {
 		if err := writeJSON(env.stdout, out); err != nil {
 			return err
 		}
@@ -99,6 +116,26 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	}
 	if out.Summary.Failed > 0 {
 		return fmt.Errorf("%w: %d of %d failed", errSomeFailed, out.Summary.Failed, out.Summary.Total)
+	}
+	return nil
+}
+
+// printToolResult prints what an MCP client would receive: the text
+// content, or with asJSON the structured content (the whole result when
+// there is none).
+func printToolResult(w io.Writer, res *mcp.CallToolResult, asJSON bool) error {
+	if asJSON {
+		if res.StructuredContent != nil {
+			return writeJSON(w, res.StructuredContent)
+		}
+		return writeJSON(w, res)
+	}
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			if _, err := fmt.Fprintln(w, tc.Text); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

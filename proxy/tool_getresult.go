@@ -210,7 +210,7 @@ func GetResultTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			return toolError(err), nil
 		}
 		if all, ok := out.(*QueryAllResult); ok {
-			return s.answerResult(all, budget), nil
+			return s.AnswerResult(all, budget), nil
 		}
 		return storedAnswerResult(out.(*StoredAnswer)), nil
 	}

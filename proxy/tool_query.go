@@ -42,7 +42,7 @@ func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return toolError(err), nil
 		}
-		return queryResult(res, budget), nil
+		return QueryToolResult(res, budget), nil
 	}
 }
 
@@ -97,9 +97,10 @@ func (s *Service) budgetArg(args Args) (int, error) {
 	return int(n), nil
 }
 
-// queryResult turns one account's answer into the upstream's own result,
-// attributed to the account in _meta, cut to the budget when it is longer.
-func queryResult(res QueryResult, budget int) *mcp.CallToolResult {
+// QueryToolResult turns one account's answer into the upstream's own
+// result, as the query tool returns it: attributed to the account in
+// _meta, cut to the budget when it is longer.
+func QueryToolResult(res QueryResult, budget int) *mcp.CallToolResult {
 	if res.Data == nil {
 		return toolError(fmt.Errorf("account %s (%s), region %s: %s", res.AccountID, res.Name, res.Region, res.Error))
 	}

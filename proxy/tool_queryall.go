@@ -49,7 +49,7 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return toolError(err), nil
 		}
-		return s.answerResult(out, budget), nil
+		return s.AnswerResult(out, budget), nil
 	}
 }
 
@@ -95,9 +95,10 @@ func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error
 	return q, budget, err
 }
 
-// answerResult renders a fan-out's answer within the budget: the text,
-// the structured content and links to the stored answers it leaves out.
-func (s *Service) answerResult(a *QueryAllResult, budget int) *mcp.CallToolResult {
+// AnswerResult renders a fan-out's answer within the budget, as the
+// query_all tool returns it: the text, the structured content and links to
+// the stored answers it leaves out.
+func (s *Service) AnswerResult(a *QueryAllResult, budget int) *mcp.CallToolResult {
 	r := results.Render(a, results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept,
 		LinkURI: func(e results.Entry) string { return ResultURI(a.Summary.ResultID, e.AccountID, e.Region) }})
 	out := mcp.NewToolResultStructured(r.Answer, r.Text)

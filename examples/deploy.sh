@@ -18,6 +18,7 @@
 #   TARGET_ROLE_NAME     member-account role name (default CentralOpsTargetRole)
 #   TARGET_EXTERNAL_ID   ExternalId the member roles require (optional)
 #   AWS_MCP_READ_ONLY    true to refuse tools that are not read-only (default false)
+#   KEEP_RESULTS         false to keep no answers in S3 for get_result (default true)
 #   GOARCH               arm64 (default) or amd64
 #   DEPLOY_MEMBER_ROLES  yes to deploy stackset.yaml too (default no), then:
 #     MEMBER_ROLE_OUS      comma-separated OU ids or the root id (r-...)
@@ -209,7 +210,7 @@ run aws cloudformation deploy "${deploy_flags[@]}" --stack-name "$bridge_stack" 
   "TargetAccounts=$TARGET_ACCOUNTS" "AccountsFile=$accounts_path" \
   "EnableOrgDiscovery=$AWS_MCP_ORG" "OrgRoleArn=$AWS_MCP_ORG_ROLE" \
   "TargetRoleName=$TARGET_ROLE_NAME" "TargetExternalId=$TARGET_EXTERNAL_ID" \
-  "ReadOnly=$AWS_MCP_READ_ONLY"
+  "ReadOnly=$AWS_MCP_READ_ONLY" "KeepResults=${KEEP_RESULTS:-true}"
 lambda_arn=$(output "$bridge_stack" LambdaArn)
 lambda_role_arn=$(output "$bridge_stack" LambdaRoleArn)
 

@@ -31,13 +31,23 @@ const (
 	DefaultDeniedTTL = 5 * time.Minute
 )
 
-// RoleTarget names the role to assume in one account. Empty fields fall back
-// to the Store's options.
+// RoleTarget names the role to assume in one account, and how. Empty fields
+// fall back to the Store's options. Targets that differ get their own
+// cached credentials: a caller named in SessionName or SourceIdentity never
+// shares credentials with another.
 type RoleTarget struct {
 	AccountID  string
 	RoleName   string
 	ExternalID string
 	Duration   time.Duration
+	// SessionName is the RoleSessionName template of this target ("{account}"
+	// is replaced), instead of the Store's.
+	SessionName string
+	// SourceIdentity is passed as sts:SourceIdentity, so CloudTrail in the
+	// member account names the person even through role chaining.
+	SourceIdentity string
+	// ReadOnly adds the Store's ReadOnlyPolicyARNs as session policies.
+	ReadOnly bool
 }
 
 // Options configures a Store.
@@ -58,6 +68,9 @@ type Options struct {
 	// PolicyARNs are managed session policies passed on every AssumeRole
 	// (read-only mode passes ReadOnlyAccess).
 	PolicyARNs []string
+	// ReadOnlyPolicyARNs are the session policies of a ReadOnly target (a
+	// caller the access policy gives read-only access).
+	ReadOnlyPolicyARNs []string
 	// DeniedTTL is how long an AccessDenied answer is remembered: meanwhile
 	// the role is not asked again (each try is one STS call and one
 	// AccessDenied event in the member account's CloudTrail). 0 disables.
@@ -112,6 +125,9 @@ func (s *Store) resolve(t RoleTarget) RoleTarget {
 	if t.Duration == 0 {
 		t.Duration = s.opts.Duration
 	}
+	if t.SessionName == "" {
+		t.SessionName = s.opts.SessionName
+	}
 	return t
 }
 
@@ -121,9 +137,10 @@ func (s *Store) RoleARN(t RoleTarget) string {
 	return fmt.Sprintf("arn:%s:iam::%s:role/%s", s.opts.Partition, t.AccountID, t.RoleName)
 }
 
-// SessionName returns the RoleSessionName used for an account.
-func (s *Store) SessionName(accountID string) string {
-	return SessionName(s.opts.SessionName, accountID)
+// SessionName returns the RoleSessionName used for a target.
+func (s *Store) SessionName(t RoleTarget) string {
+	t = s.resolve(t)
+	return SessionName(t.SessionName, t.AccountID)
 }
 
 // ForRole returns the cached credentials provider of the role target. The
@@ -146,14 +163,25 @@ func (s *Store) ForRole(t RoleTarget) aws.CredentialsProvider {
 	}
 	s.current[t.AccountID] = ref
 	roleARN := s.RoleARN(t)
+	policies := s.opts.PolicyARNs
+	if t.ReadOnly {
+		policies = append(append([]string(nil), policies...), s.opts.ReadOnlyPolicyARNs...)
+	}
 	assume := stscreds.NewAssumeRoleProvider(s.client, roleARN, func(o *stscreds.AssumeRoleOptions) {
-		o.RoleSessionName = s.SessionName(t.AccountID)
+		o.RoleSessionName = SessionName(t.SessionName, t.AccountID)
 		o.Duration = t.Duration
 		if t.ExternalID != "" {
 			o.ExternalID = aws.String(t.ExternalID)
 		}
-		for _, arn := range s.opts.PolicyARNs {
-			o.PolicyARNs = append(o.PolicyARNs, ststypes.PolicyDescriptorType{Arn: aws.String(arn)})
+		if t.SourceIdentity != "" {
+			o.SourceIdentity = aws.String(t.SourceIdentity)
+		}
+		seen := map[string]bool{}
+		for _, arn := range policies {
+			if !seen[arn] {
+				seen[arn] = true
+				o.PolicyARNs = append(o.PolicyARNs, ststypes.PolicyDescriptorType{Arn: aws.String(arn)})
+			}
 		}
 	})
 	described := &describedProvider{inner: assume, roleARN: roleARN, deniedTTL: s.opts.DeniedTTL, now: s.opts.Now}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -16,26 +17,37 @@ type ProfileCredentials interface {
 
 // AccountCredentials gives each account the credentials of the role assumed
 // in it (with the account's own role name, ExternalId and session length
-// when it overrides them), or of its local profile.
+// when it overrides them), or of its local profile. On a shared server, a
+// caller with its own RoleSessionName or SourceIdentity, or with read-only
+// access, gets credentials of its own, never shared with another caller.
 type AccountCredentials struct {
 	Roles    *auth.Store
 	Profiles ProfileCredentials
 }
 
-// For returns the account's credentials provider.
-func (c *AccountCredentials) For(ctx context.Context, a accounts.Account) (aws.CredentialsProvider, error) {
+// For returns the account's credentials provider for the context's caller,
+// and a key naming those credentials: calls with the same key may share an
+// upstream session.
+func (c *AccountCredentials) For(ctx context.Context, a accounts.Account) (aws.CredentialsProvider, string, error) {
 	if a.Profile != "" && c.Profiles != nil {
-		return c.Profiles.ForProfile(ctx, a.Profile)
+		p, err := c.Profiles.ForProfile(ctx, a.Profile)
+		return p, a.ID, err
 	}
-	return c.Roles.ForRole(roleTarget(a)), nil
+	t := roleTarget(ctx, a)
+	key := a.ID
+	if t.SessionName != "" || t.SourceIdentity != "" || t.ReadOnly {
+		key = fmt.Sprintf("%s|%s|%s|%t", a.ID, t.SessionName, t.SourceIdentity, t.ReadOnly)
+	}
+	return c.Roles.ForRole(t), key, nil
 }
 
-// SessionName names the account's session in audit lines.
-func (c *AccountCredentials) SessionName(a accounts.Account) string {
+// SessionName names the account's session in audit lines: the
+// RoleSessionName CloudTrail records, or the profile.
+func (c *AccountCredentials) SessionName(ctx context.Context, a accounts.Account) string {
 	if a.Profile != "" {
 		return "profile:" + a.Profile
 	}
-	return c.Roles.SessionName(a.ID)
+	return c.Roles.SessionName(roleTarget(ctx, a))
 }
 
 // RoleARN returns the role assumed in the account ("" for profile accounts).
@@ -43,9 +55,18 @@ func (c *AccountCredentials) RoleARN(a accounts.Account) string {
 	if a.Profile != "" {
 		return ""
 	}
-	return c.Roles.RoleARN(roleTarget(a))
+	return c.Roles.RoleARN(roleTarget(context.Background(), a))
 }
 
-func roleTarget(a accounts.Account) auth.RoleTarget {
-	return auth.RoleTarget{AccountID: a.ID, RoleName: a.RoleName, ExternalID: a.ExternalID, Duration: a.SessionDuration}
+// roleTarget is the role assumed in an account for the context's caller.
+func roleTarget(ctx context.Context, a accounts.Account) auth.RoleTarget {
+	t := auth.RoleTarget{AccountID: a.ID, RoleName: a.RoleName, ExternalID: a.ExternalID, Duration: a.SessionDuration}
+	if caller := CallerFrom(ctx); caller != nil {
+		t.SessionName, t.SourceIdentity = caller.SessionName, caller.SourceIdentity
+		if caller.Scope != nil {
+			acc, _ := caller.Scope.Access(a)
+			t.ReadOnly = acc.ReadOnly
+		}
+	}
+	return t
 }

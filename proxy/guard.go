@@ -232,11 +232,11 @@ func (s *Service) listTools(ctx context.Context, a accounts.Account) ([]mcp.Tool
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	creds, _, err := s.credentials(ctx, a)
+	target, _, err := s.credentials(ctx, a)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
 	}
-	tools, err := s.pool.ListTools(ctx, upstream.Target{AccountID: a.ID, Credentials: creds})
+	tools, err := s.pool.ListTools(upstream.WithTenant(ctx, ownerOf(ctx)), target)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
 	}
@@ -248,7 +248,7 @@ func (s *Service) listTools(ctx context.Context, a accounts.Account) ([]mcp.Tool
 func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, accounts.Account, error) {
 	var acct accounts.Account
 	if accountID != "" {
-		a, err := s.dir.Lookup(ctx, accountID)
+		a, err := s.lookup(ctx, accountID)
 		if err != nil {
 			return nil, acct, err
 		}
@@ -256,6 +256,9 @@ func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, 
 	} else {
 		all, _, err := s.listAccounts(ctx)
 		if err != nil {
+			return nil, acct, err
+		}
+		if all, err = s.inScope(ctx, all); err != nil {
 			return nil, acct, err
 		}
 		if len(all) == 0 {

@@ -21,6 +21,9 @@ func (s *Service) ListAccounts(ctx context.Context, sel accounts.Selector) (*Acc
 	if err != nil {
 		return nil, err
 	}
+	if all, err = s.inScope(ctx, all); err != nil {
+		return nil, err
+	}
 	if !sel.IsZero() {
 		if all, err = accounts.Select(all, sel); err != nil {
 			return nil, err

@@ -77,9 +77,43 @@ func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Pr
 	if err != nil {
 		return nil, err
 	}
-	r := s.start(ctx, p, progress)
+	release, err := s.claimFanout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := s.start(ctx, p, progress, release)
 	r.wait(ctx)
 	return r.answer(), nil
+}
+
+// ErrTooManyFanouts is returned when a caller already runs as many
+// fan-outs as CallerFanouts allows.
+var ErrTooManyFanouts = errors.New("too many fan-outs")
+
+// claimFanout counts a fan-out against its caller's CallerFanouts; the
+// returned release ends it.
+func (s *Service) claimFanout(ctx context.Context) (func(), error) {
+	c := CallerFrom(ctx)
+	if c == nil || s.cfg.CallerFanouts <= 0 {
+		return func() {}, nil
+	}
+	s.fanoutsMu.Lock()
+	defer s.fanoutsMu.Unlock()
+	if n := s.fanouts[c.ID]; n >= s.cfg.CallerFanouts {
+		return nil, fmt.Errorf("%w: this caller already runs %d query_all fan-outs (at most %d at once, --caller-fanouts); wait for one to finish (get_result shows their progress) and call again",
+			ErrTooManyFanouts, n, s.cfg.CallerFanouts)
+	}
+	s.fanouts[c.ID]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.fanoutsMu.Lock()
+			defer s.fanoutsMu.Unlock()
+			if s.fanouts[c.ID]--; s.fanouts[c.ID] <= 0 {
+				delete(s.fanouts, c.ID)
+			}
+		})
+	}, nil
 }
 
 // planQueryAll validates a fan-out and resolves its targets.
@@ -182,7 +216,7 @@ type run struct {
 // start begins a fan-out. Without ReplyWithin its calls live in ctx; with
 // it, they are detached from ctx once the answer is given, and end when
 // they finish, time out, or the service closes.
-func (s *Service) start(ctx context.Context, p *plan, progress Progress) *run {
+func (s *Service) start(ctx context.Context, p *plan, progress Progress, release func()) *run {
 	r := &run{s: s, p: p, owner: ownerOf(ctx), start: time.Now(), done: make(chan struct{}),
 		entries: make([]Result, len(p.targets))}
 	for i, t := range p.targets {
@@ -215,6 +249,7 @@ func (s *Service) start(ctx context.Context, p *plan, progress Progress) *run {
 	r.fan = newFanout(runCtx, len(p.targets), s.cfg.Concurrency, s.cfg.MaxConcurrency, deadline,
 		func(ctx context.Context, i int) { r.record(i, s.runTarget(ctx, p, i)) }, gated)
 	s.bg.Go(func() {
+		defer release()
 		r.fan.wait()
 		if r.cancel != nil {
 			r.cancel()

@@ -59,15 +59,22 @@ type Config struct {
 	// NotKept says why answers are not kept when there is no result store
 	// (the Lambda bridge without a bucket).
 	NotKept string
+	// CallerFanouts bounds the query_all fan-outs one caller of a shared
+	// server runs at once (until every account has answered); 0 is no
+	// bound.
+	CallerFanouts int
 }
 
-// Credentials resolves the credentials of an account.
+// Credentials resolves the credentials of an account for the context's
+// caller.
 type Credentials interface {
-	// For returns the provider whose credentials sign the account's calls.
-	For(ctx context.Context, a accounts.Account) (aws.CredentialsProvider, error)
+	// For returns the provider whose credentials sign the account's calls,
+	// and a key naming them: calls with the same key share an upstream
+	// session.
+	For(ctx context.Context, a accounts.Account) (aws.CredentialsProvider, string, error)
 	// SessionName names the account's credentials in audit lines: the
 	// RoleSessionName CloudTrail records, or the profile.
-	SessionName(a accounts.Account) string
+	SessionName(ctx context.Context, a accounts.Account) string
 }
 
 // Service answers list_accounts, query and query_all. It is safe for
@@ -89,6 +96,9 @@ type Service struct {
 	life context.Context
 	stop context.CancelFunc
 	bg   sync.WaitGroup
+
+	fanoutsMu sync.Mutex
+	fanouts   map[string]int // running fan-outs by caller
 }
 
 // New returns a Service over the directory, credentials and upstream pool.
@@ -114,7 +124,7 @@ func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.
 		log = slog.Default()
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop}
+	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop, fanouts: map[string]int{}}
 }
 
 // SetStore makes the service keep every answer in store for get_result.
@@ -263,7 +273,13 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region, tool 
 // audit logs one structured line per upstream call, fit for CloudWatch.
 func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string, res Result, took time.Duration) {
 	attrs := []any{"account", acct.ID, "region", res.Region, "tool", tool, "duration", took,
-		"outcome", res.Status, "session", s.creds.SessionName(acct)}
+		"outcome", res.Status, "session", s.creds.SessionName(ctx, acct)}
+	if c := CallerFrom(ctx); c != nil {
+		attrs = append(attrs, "caller", c.Subject)
+		if c.Email != "" {
+			attrs = append(attrs, "email", c.Email)
+		}
+	}
 	level := slog.LevelInfo
 	if res.Status != StatusSuccess {
 		level = slog.LevelWarn
@@ -287,9 +303,10 @@ func (e *CredentialsError) Error() string {
 // Unwrap returns the cause.
 func (e *CredentialsError) Unwrap() error { return e.Err }
 
-// credentials returns the account's retrieved-once provider and its
-// current credentials; an AssumeRole failure stays an AssumeRoleError.
-func (s *Service) credentials(ctx context.Context, acct accounts.Account) (aws.CredentialsProvider, aws.Credentials, error) {
+// credentials returns the account's upstream target (its retrieved-once
+// provider and session key) and its current credentials; an AssumeRole
+// failure stays an AssumeRoleError.
+func (s *Service) credentials(ctx context.Context, acct accounts.Account) (upstream.Target, aws.Credentials, error) {
 	wrap := func(err error) error {
 		var assume *auth.AssumeRoleError
 		if errors.As(err, &assume) || ctx.Err() != nil {
@@ -297,22 +314,22 @@ func (s *Service) credentials(ctx context.Context, acct accounts.Account) (aws.C
 		}
 		return &CredentialsError{AccountID: acct.ID, Err: err}
 	}
-	creds, err := s.creds.For(ctx, acct)
+	creds, key, err := s.creds.For(ctx, acct)
 	if err != nil {
-		return nil, aws.Credentials{}, wrap(err)
+		return upstream.Target{}, aws.Credentials{}, wrap(err)
 	}
 	c, err := creds.Retrieve(ctx)
 	if err != nil {
-		return nil, aws.Credentials{}, wrap(err)
+		return upstream.Target{}, aws.Credentials{}, wrap(err)
 	}
-	return creds, c, nil
+	return upstream.Target{AccountID: acct.ID, Key: key, Credentials: creds}, c, nil
 }
 
 // invoke gets the account's credentials, then calls the tool upstream.
 func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, tool string, args json.RawMessage, readOnly bool) (json.RawMessage, error) {
 	// Retrieve first, so an AssumeRole failure is reported as such rather
 	// than as a failed HTTP request.
-	creds, c, err := s.credentials(ctx, acct)
+	target, c, err := s.credentials(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +338,7 @@ func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, too
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	}
-	return s.pool.CallTool(ctx, upstream.Target{AccountID: acct.ID, Credentials: creds}, tool, args, region, readOnly)
+	return s.pool.CallTool(upstream.WithTenant(ctx, ownerOf(ctx)), target, tool, args, region, readOnly)
 }
 
 // toolOutcome reports whether an upstream result is a tool error, and its

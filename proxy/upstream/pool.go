@@ -60,7 +60,7 @@ type Pool struct {
 	opts   Options
 	signer *v4.Signer
 
-	slots chan struct{}
+	slots *fairSlots
 	// firstInit is closed when the process's first initialize has ended, so
 	// a cold fan-out opens one HTTP/2 connection and shares it instead of
 	// racing dozens of TLS handshakes to the same host.
@@ -129,7 +129,7 @@ func NewPool(opts Options) (*Pool, error) {
 	}
 	p := &Pool{opts: opts, signer: v4.NewSigner(), sessions: make(map[string]*session), firstInit: make(chan struct{})}
 	if opts.MaxInFlight > 0 {
-		p.slots = make(chan struct{}, opts.MaxInFlight)
+		p.slots = newFairSlots(opts.MaxInFlight)
 	}
 	return p, nil
 }
@@ -138,10 +138,20 @@ func NewPool(opts Options) (*Pool, error) {
 func (p *Pool) SessionsOpened() int64 { return p.opened.Load() }
 
 // Target identifies an account's session: its id and the credentials that
-// sign its requests.
+// sign its requests. Key, when set, names the session instead of the
+// account id: targets with different credentials for one account (callers
+// of a shared server with their own sessions) never share a session.
 type Target struct {
 	AccountID   string
+	Key         string
 	Credentials aws.CredentialsProvider
+}
+
+func (t Target) sessionKey() string {
+	if t.Key != "" {
+		return t.Key
+	}
+	return t.AccountID
 }
 
 // session is one account's MCP client.
@@ -160,7 +170,7 @@ func (p *Pool) session(t Target) (*session, error) {
 	if p.closed {
 		return nil, errors.New("upstream pool is closed")
 	}
-	if s, ok := p.sessions[t.AccountID]; ok {
+	if s, ok := p.sessions[t.sessionKey()]; ok {
 		return s, nil
 	}
 	signing := &auth.SigningTransport{
@@ -189,7 +199,7 @@ func (p *Pool) session(t Target) (*session, error) {
 	}
 	c := client.NewClient(tr, client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION))
 	s := &session{client: c, http: tr, gate: make(chan struct{}, 1)}
-	p.sessions[t.AccountID] = s
+	p.sessions[t.sessionKey()] = s
 	return s, nil
 }
 
@@ -306,12 +316,10 @@ func (p *Pool) withSession(ctx context.Context, t Target, stage string, fn func(
 		return err
 	}
 	if p.slots != nil {
-		select {
-		case p.slots <- struct{}{}:
-			defer func() { <-p.slots }()
-		case <-ctx.Done():
-			return &Error{Stage: stage, Err: clarify(ctx.Err(), &callState{}, p.opts.MaxResponseBytes)}
+		if err := p.slots.acquire(ctx, tenantOf(ctx)); err != nil {
+			return &Error{Stage: stage, Err: clarify(err, &callState{}, p.opts.MaxResponseBytes)}
 		}
+		defer p.slots.release()
 	}
 	for attempt := 0; ; attempt++ {
 		gen, err := p.ensure(ctx, s, t.AccountID)

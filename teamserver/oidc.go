@@ -1,0 +1,99 @@
+// Package teamserver serves the proxy's tools to a whole team over MCP
+// Streamable HTTP: an OAuth 2.1 resource server as the MCP authorization
+// specification describes (bearer tokens from the company's OpenID
+// provider, Protected Resource Metadata), each caller scoped to the
+// accounts an access policy grants, with a graceful drain on SIGTERM.
+//
+// It is the only package that knows HTTP and JWTs: the proxy sees a
+// proxy.Caller in the context and nothing else.
+package teamserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// MaxClockSkew is how far token times may be off this server's clock.
+const MaxClockSkew = 60 * time.Second
+
+// Claims are a verified token's claims.
+type Claims map[string]any
+
+// String returns a string claim, "" when absent or not a string.
+func (c Claims) String(name string) string {
+	s, _ := c[name].(string)
+	return s
+}
+
+// Verifier checks bearer tokens: signed by the issuer's published keys
+// (fetched by OpenID discovery, cached, fetched again for an unknown key
+// id), issued by the issuer for this server's audience, and within their
+// validity up to MaxClockSkew. It is safe for concurrent use.
+type Verifier struct {
+	issuer, audience string
+	verifier         *oidc.IDTokenVerifier
+	now              func() time.Time
+}
+
+// NewVerifier discovers the issuer's configuration. audience is this
+// server's resource URI: tokens issued for another audience are refused
+// (RFC 8707). client makes the discovery and JWKS requests.
+func NewVerifier(ctx context.Context, issuer, audience string, client *http.Client) (*Verifier, error) {
+	if client != nil {
+		ctx = oidc.ClientContext(ctx, client)
+	}
+	provider, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return nil, fmt.Errorf("OpenID discovery of %s: %w", issuer, err)
+	}
+	v := &Verifier{issuer: issuer, audience: audience, now: time.Now}
+	// Expiry is checked below, with the clock skew this server allows.
+	v.verifier = provider.VerifierContext(context.WithoutCancel(ctx), &oidc.Config{
+		ClientID: audience, SkipExpiryCheck: true,
+	})
+	return v, nil
+}
+
+// ErrInvalidToken is wrapped by every refused token.
+var ErrInvalidToken = errors.New("invalid token")
+
+// Verify checks a raw bearer token and returns its claims.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	tok, err := v.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	var claims Claims
+	if err := tok.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
+	}
+	now := v.now()
+	switch {
+	case tok.Expiry.IsZero():
+		return nil, fmt.Errorf("%w: the token has no expiry", ErrInvalidToken)
+	case now.After(tok.Expiry.Add(MaxClockSkew)):
+		return nil, fmt.Errorf("%w: the token expired at %s", ErrInvalidToken, tok.Expiry.UTC().Format(time.RFC3339))
+	case !tok.IssuedAt.IsZero() && tok.IssuedAt.After(now.Add(MaxClockSkew)):
+		return nil, fmt.Errorf("%w: the token is issued in the future (%s)", ErrInvalidToken, tok.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	if nbf, ok := numericDate(claims["nbf"]); ok && nbf.After(now.Add(MaxClockSkew)) {
+		return nil, fmt.Errorf("%w: the token is not valid before %s", ErrInvalidToken, nbf.UTC().Format(time.RFC3339))
+	}
+	if tok.Subject == "" {
+		return nil, fmt.Errorf("%w: the token has no subject", ErrInvalidToken)
+	}
+	return claims, nil
+}
+
+func numericDate(v any) (time.Time, bool) {
+	f, ok := v.(float64)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(f), 0), true
+}

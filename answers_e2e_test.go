@@ -377,24 +377,12 @@ func TestQueryAllAsTask(t *testing.T) {
 
 	stack.MCP.SetDefaultLatency(20 * time.Second)
 	task = start(map[string]any{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": "aws s3api list-buckets"}})
-	waitFor(t, func() bool { return stack.MCP.Inflight() > 0 }, "the task's upstream calls to start")
+	waitUntil(t, func() bool { return stack.MCP.Inflight() > 0 })
 	if _, err := p.client.CancelTask(ctx, mcp.CancelTaskRequest{Params: mcp.CancelTaskParams{TaskId: task.TaskId}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return stack.MCP.Inflight() == 0 }, "tasks/cancel to abort the upstream calls")
+	waitUntil(t, func() bool { return stack.MCP.Inflight() == 0 })
 	if stack.MCP.Aborted() == 0 {
 		t.Error("tasks/cancel aborted no upstream call")
-	}
-}
-
-// waitFor polls cond until it holds, for at most 10 s.
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-time.After(10 * time.Millisecond)
 	}
 }

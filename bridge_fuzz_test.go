@@ -20,10 +20,10 @@ import (
 // deniedCredentials fails every account at once, so fuzzing needs no network.
 type deniedCredentials struct{}
 
-func (deniedCredentials) For(context.Context, accounts.Account) (aws.CredentialsProvider, error) {
-	return nil, errors.New("no credentials in the fuzz test")
+func (deniedCredentials) For(context.Context, accounts.Account) (aws.CredentialsProvider, string, error) {
+	return nil, "", errors.New("no credentials in the fuzz test")
 }
-func (deniedCredentials) SessionName(accounts.Account) string { return "fuzz" }
+func (deniedCredentials) SessionName(context.Context, accounts.Account) string { return "fuzz" }
 
 // FuzzGatewayInvocation feeds arbitrary events and client contexts to the
 // Lambda handler: it must not panic, and it answers or errors cleanly.

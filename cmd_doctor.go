@@ -178,7 +178,7 @@ func checkAccount(ctx context.Context, a *app, acct accounts.Account, haveBase b
 	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
-	creds, err := a.creds.For(actx, acct)
+	creds, key, err := a.creds.For(actx, acct)
 	if err == nil {
 		_, err = creds.Retrieve(actx)
 	}
@@ -189,14 +189,14 @@ func checkAccount(ctx context.Context, a *app, acct accounts.Account, haveBase b
 	}
 	role.OK = true
 	if arn := a.creds.RoleARN(acct); arn != "" {
-		role.Detail = arn + " as " + a.creds.SessionName(acct)
+		role.Detail = arn + " as " + a.creds.SessionName(actx, acct)
 	} else {
 		role.Detail = "credentials of profile " + acct.Profile
 	}
 
 	up := check{Name: "upstream", Account: acct.ID}
 	start = time.Now()
-	tools, err := a.pool.ListTools(actx, upstream.Target{AccountID: acct.ID, Credentials: creds})
+	tools, err := a.pool.ListTools(actx, upstream.Target{AccountID: acct.ID, Key: key, Credentials: creds})
 	timed(&up, start)
 	if err != nil {
 		up.Detail, up.Fix = diagnoseUpstream(err, a)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,19 @@ type config struct {
 	MaxConcurrency    int
 	DeniedTTL         time.Duration
 	AllowSecretFanout bool
+
+	// The team server (serve --http).
+	HTTPAddr       string
+	OIDCIssuer     string
+	OIDCAudience   string
+	AccessPolicy   string
+	SourceIdentity string
+	CallerFanouts  int
+	Drain          time.Duration
+	Stateless      bool
+	TLSCert        string
+	TLSKey         string
+	InsecureNoAuth bool
 }
 
 // envReader reads typed environment variables, remembering the first error.
@@ -250,6 +264,18 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 		MaxConcurrency:    env.integer("AWS_MCP_MAX_CONCURRENCY", proxy.DefaultMaxConcurrency),
 		DeniedTTL:         env.duration("AWS_MCP_DENIED_TTL", auth.DefaultDeniedTTL),
 		AllowSecretFanout: env.boolean("AWS_MCP_ALLOW_SECRET_FANOUT", false),
+
+		HTTPAddr:       env.str("AWS_MCP_HTTP_ADDR", ""),
+		OIDCIssuer:     env.str("AWS_MCP_OIDC_ISSUER", ""),
+		OIDCAudience:   env.str("AWS_MCP_OIDC_AUDIENCE", ""),
+		AccessPolicy:   env.str("AWS_MCP_ACCESS_POLICY", ""),
+		SourceIdentity: env.str("AWS_MCP_SOURCE_IDENTITY", ""),
+		CallerFanouts:  env.integer("AWS_MCP_CALLER_FANOUTS", 2),
+		Drain:          env.duration("AWS_MCP_DRAIN", 20*time.Second),
+		Stateless:      env.boolean("AWS_MCP_STATELESS", false),
+		TLSCert:        env.str("AWS_MCP_TLS_CERT", ""),
+		TLSKey:         env.str("AWS_MCP_TLS_KEY", ""),
+		InsecureNoAuth: env.boolean("AWS_MCP_INSECURE_NO_AUTH", false),
 	}
 	if lvl := env.str("AWS_MCP_LOG_LEVEL", ""); lvl != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil && env.err == nil {
@@ -290,6 +316,17 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", cfg.MaxConcurrency, "the most workers a fan-out grows to when its accounts would not answer before its deadline (env AWS_MCP_MAX_CONCURRENCY)")
 	fs.Var(durationFlag{&cfg.DeniedTTL}, "denied-ttl", "how long an AccessDenied on AssumeRole is remembered before the role is tried again; 0 disables (env AWS_MCP_DENIED_TTL)")
 	fs.BoolVar(&cfg.AllowSecretFanout, "allow-secret-fanout", cfg.AllowSecretFanout, "let query_all fan out reads whose answer is a secret (env AWS_MCP_ALLOW_SECRET_FANOUT)")
+	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "serve: MCP Streamable HTTP at ADDR/mcp for a team instead of stdio, e.g. :8080 (env AWS_MCP_HTTP_ADDR)")
+	fs.StringVar(&cfg.OIDCIssuer, "oidc-issuer", cfg.OIDCIssuer, "serve --http: OpenID provider whose bearer tokens are accepted (env AWS_MCP_OIDC_ISSUER)")
+	fs.StringVar(&cfg.OIDCAudience, "oidc-audience", cfg.OIDCAudience, "serve --http: this server's resource URI, the audience tokens must be issued for (env AWS_MCP_OIDC_AUDIENCE)")
+	fs.StringVar(&cfg.AccessPolicy, "access-policy", cfg.AccessPolicy, "serve --http: YAML or JSON file mapping token claims to the accounts each caller reaches (env AWS_MCP_ACCESS_POLICY)")
+	fs.StringVar(&cfg.SourceIdentity, "source-identity", cfg.SourceIdentity, "serve --http: token claim passed as sts:SourceIdentity on every AssumeRole (env AWS_MCP_SOURCE_IDENTITY)")
+	fs.IntVar(&cfg.CallerFanouts, "caller-fanouts", cfg.CallerFanouts, "serve --http: query_all fan-outs one caller may run at once (env AWS_MCP_CALLER_FANOUTS)")
+	fs.Var(durationFlag{&cfg.Drain}, "drain", "serve --http: at SIGTERM, how long calls in flight may take to finish (env AWS_MCP_DRAIN)")
+	fs.BoolVar(&cfg.Stateless, "stateless", cfg.Stateless, "serve --http: no server-side MCP sessions, so many processes serve any caller (env AWS_MCP_STATELESS)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "serve --http: TLS certificate file (env AWS_MCP_TLS_CERT); without it, put a TLS-terminating load balancer in front")
+	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "serve --http: TLS key file (env AWS_MCP_TLS_KEY)")
+	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", cfg.InsecureNoAuth, "serve --http: allow a non-loopback address without --oidc-issuer (anyone who reaches it uses the central credentials)")
 	return fs, func() error { return env.err }
 }
 
@@ -337,6 +374,9 @@ func (c *config) validate() error {
 	c.MaxConcurrency = max(c.MaxConcurrency, c.Concurrency)
 	if c.DeniedTTL < 0 {
 		return fmt.Errorf("denied-ttl %s: want zero or more", c.DeniedTTL)
+	}
+	if err := c.validateTeamServer(); err != nil {
+		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log format %q: want text or json", c.LogFormat)
@@ -387,4 +427,46 @@ func newLogger(w io.Writer, cfg config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// validateTeamServer checks the flags of serve --http.
+func (c *config) validateTeamServer() error {
+	if c.HTTPAddr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("--http %q: want host:port or :port (%v)", c.HTTPAddr, err)
+	}
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case c.CallerFanouts < 0:
+		return fmt.Errorf("caller-fanouts %d: want zero (no bound) or more", c.CallerFanouts)
+	case c.Drain <= 0:
+		return fmt.Errorf("drain %s: want a positive duration", c.Drain)
+	case c.OIDCIssuer == "" && (c.AccessPolicy != "" || c.SourceIdentity != ""):
+		return errors.New("--access-policy and --source-identity need --oidc-issuer: without signed-in callers there are no claims to match")
+	case c.OIDCIssuer == "" && !loopbackHost(host) && !c.InsecureNoAuth:
+		return fmt.Errorf("--http %s listens beyond this machine without sign-in: give --oidc-issuer and --oidc-audience, bind a loopback address (127.0.0.1:8080), or accept the risk with --insecure-no-auth", c.HTTPAddr)
+	case c.OIDCIssuer != "" && c.OIDCAudience == "":
+		return errors.New("--oidc-issuer needs --oidc-audience: this server's resource URI, e.g. https://ops-mcp.example.com/mcp")
+	}
+	if c.OIDCIssuer != "" {
+		for _, u := range []string{c.OIDCIssuer, c.OIDCAudience} {
+			if err := upstream.ValidateEndpoint(u); err != nil {
+				return fmt.Errorf("OIDC: %v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// loopbackHost reports whether a listen host stays on this machine.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

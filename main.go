@@ -67,7 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 const usage = `Usage: aws-mcp-multi-account [command] [flags]
 
 Commands:
-  serve           run the MCP stdio server (the default when no command is given)
+  serve           run the MCP stdio server (the default when no command is given);
+                  --http ADDR serves a team over Streamable HTTP instead
   demo            run a query_all against built-in fakes of AWS (no AWS account needed); --serve for MCP
   accounts        list the resolved accounts (--json)
   call            run a tool in one account (--account ID) or all (--all): call --all TOOL key=value...
@@ -102,6 +103,9 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return fmt.Errorf("%w: unexpected arguments %q", errConfig, rest)
 	}
 	log := newLogger(stderr, cfg)
+	if cfg.HTTPAddr != "" {
+		return serveHTTP(ctx, cfg, log)
+	}
 	a, err := build(ctx, cfg, log, wiring{})
 	if err != nil {
 		return err

@@ -99,14 +99,17 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		o.Partition = partition
 		o.RoleName = cfg.RoleName
 		o.ExternalID = cfg.ExternalID
-		o.SessionName = strings.ReplaceAll(cfg.SessionName, "{user}", localUser())
+		// {caller} is the signed-in caller of a team server (who gets a
+		// template of its own); without one, the local user.
+		o.SessionName = strings.NewReplacer("{user}", localUser(), "{caller}", localUser()).Replace(cfg.SessionName)
 		o.DeniedTTL = cfg.DeniedTTL
+		readOnlyPolicy := cfg.SessionPolicyARN
+		if readOnlyPolicy == "" {
+			readOnlyPolicy = "arn:" + partition + ":iam::aws:policy/ReadOnlyAccess"
+		}
+		o.ReadOnlyPolicyARNs = []string{readOnlyPolicy}
 		if cfg.ReadOnly {
-			arn := cfg.SessionPolicyARN
-			if arn == "" {
-				arn = "arn:" + partition + ":iam::aws:policy/ReadOnlyAccess"
-			}
-			o.PolicyARNs = []string{arn}
+			o.PolicyARNs = []string{readOnlyPolicy}
 		}
 	})
 	creds := &proxy.AccountCredentials{Roles: store, Profiles: profiles}
@@ -319,6 +322,7 @@ func serviceConfig(cfg config, w wiring) proxy.Config {
 		ReadOnly:          cfg.ReadOnly,
 		AllowWriteFanout:  cfg.AllowWriteFanout,
 		AllowSecretFanout: cfg.AllowSecretFanout,
+		CallerFanouts:     cfg.CallerFanouts,
 		ResultBudget:      int(cfg.ResultBudget),
 		ResultBudgetMax:   int(cfg.ResultBudgetMax),
 		ReplyWithin:       cfg.ReplyWithin,

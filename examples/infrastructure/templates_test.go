@@ -16,6 +16,7 @@ var wantTemplates = []string{
 	"gateway.yaml",
 	"member-account-role.yaml",
 	"stackset.yaml",
+	"team-server.yaml",
 }
 
 // TestTemplates validates every *.yaml in this directory offline against the

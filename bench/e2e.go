@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -21,9 +22,13 @@ type StdioFanoutResult struct {
 	ColdMS float64 `json:"cold_ms"`
 	WarmMS float64 `json:"warm_ms"`
 	// ResponseKiB is the size of the query_all result (structuredContent
-	// plus text) as the client decoded it.
+	// plus text) as the client decoded it; TextKiB its text.
 	ResponseKiB float64 `json:"response_kib"`
-	Succeeded   int     `json:"succeeded"`
+	TextKiB     float64 `json:"text_kib"`
+	// Named counts the accounts the text names.
+	Named     int    `json:"named"`
+	Succeeded int    `json:"succeeded"`
+	Env       string `json:"env,omitempty"`
 	// IdleRSSMiB is the server's RSS before the first query_all; PeakRSSMiB
 	// its VmHWM after both; AfterRSSMiB its RSS after both.
 	IdleRSSMiB  float64 `json:"idle_rss_mib"`
@@ -32,19 +37,19 @@ type StdioFanoutResult struct {
 }
 
 // MeasureStdioFanout starts the stdio server with --concurrency c over the
-// fakes' accounts and calls query_all twice.
-func MeasureStdioFanout(ctx context.Context, binary string, fakes Fakes, c int, latency time.Duration) (*StdioFanoutResult, error) {
+// fakes' accounts (and extra environment) and calls query_all twice.
+func MeasureStdioFanout(ctx context.Context, binary string, fakes Fakes, c int, latency time.Duration, extra ...string) (*StdioFanoutResult, error) {
 	if err := fakes.SetLatency(latency); err != nil {
 		return nil, err
 	}
 	n := len(fakes.Accounts())
-	env := append(fakes.URLs().Env, accountsEnv(fakes.Accounts()), fmt.Sprintf("AWS_MCP_CONCURRENCY=%d", c))
+	env := append(append(fakes.URLs().Env, accountsEnv(fakes.Accounts()), fmt.Sprintf("AWS_MCP_CONCURRENCY=%d", c)), extra...)
 	srv, err := StartStdio(ctx, binary, env)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.Close()
-	res := &StdioFanoutResult{N: n, C: c, IdealMS: ms(Ideal(n, c, latency))}
+	res := &StdioFanoutResult{N: n, C: c, IdealMS: ms(Ideal(n, c, latency)), Env: strings.Join(extra, " ")}
 	time.Sleep(200 * time.Millisecond)
 	rss, _, err := ProcStatus(srv.Pid())
 	if err != nil {
@@ -76,6 +81,12 @@ func MeasureStdioFanout(ctx context.Context, binary string, fakes Fakes, c int, 
 	res.Succeeded = summary.Summary.Succeeded
 	text, _ := json.Marshal(out.Content)
 	res.ResponseKiB = float64(len(raw)+len(text)) / 1024
+	res.TextKiB = float64(len(firstText(out))) / 1024
+	for _, a := range fakes.Accounts() {
+		if strings.Contains(firstText(out), a.ID) {
+			res.Named++
+		}
+	}
 	if _, res.WarmMS, err = call(); err != nil {
 		return nil, err
 	}

@@ -66,8 +66,9 @@ type FakeOptions struct {
 	// with HTTP/2) instead of plain HTTP/1.1; only StartProcess supports it.
 	TLS bool
 	// Payload, when positive, makes every tools/call answer a text of about
-	// this many bytes of JSON (a bucket listing) instead of the fake's own
-	// small answer, to measure how the proxy handles large answers.
+	// this many bytes of JSON (a bucket listing naming the account, so no
+	// two accounts answer alike) instead of the fake's own small answer, to
+	// measure how the proxy handles large answers.
 	Payload int
 }
 
@@ -89,10 +90,7 @@ type InProcess struct {
 func StartInProcess(o FakeOptions) *InProcess {
 	f := &InProcess{Stack: fakeaws.Start(o.stackOptions())}
 	if o.Payload > 0 {
-		answer := payloadAnswer(o.Payload)
-		for _, a := range f.Stack.Accounts {
-			f.Stack.MCP.SetOverride(a.ID, answer)
-		}
+		f.Stack.MCP.SetPayload(o.Payload)
 	}
 	return f
 }

@@ -42,6 +42,18 @@ type QueryCaller func(ctx context.Context) error
 func NewQueryCaller(fakes Fakes, mode OverheadMode, binary string) (QueryCaller, func(), error) {
 	acct := fakes.Accounts()[0]
 	switch mode {
+	case ModeHTTP:
+		srv, err := StartHTTP(context.Background(), binary, append(fakes.URLs().Env, accountsEnv(fakes.Accounts())))
+		if err != nil {
+			return nil, nil, err
+		}
+		var args map[string]any
+		json.Unmarshal(CallerIdentity.Arguments, &args)
+		call := func(ctx context.Context) error {
+			_, err := srv.Call(ctx, "query", map[string]any{"account_id": acct.ID, "tool_name": CallerIdentity.ToolName, "arguments": args})
+			return err
+		}
+		return call, func() { srv.Close() }, nil
 	case ModeStdio:
 		srv, err := StartStdio(context.Background(), binary, append(fakes.URLs().Env, accountsEnv(fakes.Accounts())))
 		if err != nil {

@@ -41,7 +41,7 @@ type MCPServer struct {
 	inflight       int
 	maxInflight    int
 	payload        int
-	payloads       map[string]map[string]any
+	payloads       map[string]json.RawMessage
 }
 
 // ToolCall records one tools/call the fake answered or was asked for.

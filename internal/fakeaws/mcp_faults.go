@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -138,11 +139,11 @@ func (m *MCPServer) SetPayload(size int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.payload = size
-	m.payloads = map[string]map[string]any{}
+	m.payloads = map[string]json.RawMessage{}
 }
 
-// payloadResult returns account's padded answer, built once.
-func (m *MCPServer) payloadResult(account string) (map[string]any, bool) {
+// payloadResult returns account's padded answer, encoded once.
+func (m *MCPServer) payloadResult(account string) (json.RawMessage, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.payload <= 0 {
@@ -151,7 +152,7 @@ func (m *MCPServer) payloadResult(account string) (map[string]any, bool) {
 	if r, ok := m.payloads[account]; ok {
 		return r, true
 	}
-	r := textResult(PayloadText(account, m.payload))
+	r, _ := json.Marshal(textResult(PayloadText(account, m.payload)))
 	m.payloads[account] = r
 	return r, true
 }

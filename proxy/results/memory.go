@@ -170,15 +170,18 @@ func (m *Memory) drop(i int, reason string) {
 	}
 }
 
-// sweep drops expired results.
+// sweep drops expired results from the oldest on, stopping at the first
+// live one: results are kept in the order they were made, so this is
+// amortized constant time. (A result written later than an older live
+// one waits behind it; lookup checks the one asked for itself.)
 func (m *Memory) sweep(now time.Time) {
-	for i := 0; i < len(m.order); {
-		if r := m.records[m.order[i]]; now.Sub(r.written) >= m.ttl {
-			m.drop(i, "expired")
-			continue
-		}
-		i++
+	for len(m.order) > 0 && m.expired(m.records[m.order[0]], now) {
+		m.drop(0, "expired")
 	}
+}
+
+func (m *Memory) expired(r *memRecord, now time.Time) bool {
+	return now.Sub(r.written) >= m.ttl
 }
 
 // arm schedules the next sweep at the oldest result's expiry, so expired
@@ -208,7 +211,16 @@ func (m *Memory) tick() {
 
 // lookup returns the caller's live result.
 func (m *Memory) lookup(owner, id string) (*memRecord, error) {
-	m.sweep(m.now())
+	now := m.now()
+	m.sweep(now)
+	if r, ok := m.records[id]; ok && m.expired(r, now) {
+		for i, other := range m.order {
+			if other == id {
+				m.drop(i, "expired")
+				break
+			}
+		}
+	}
 	if r, ok := m.records[id]; ok && r.owner == owner {
 		return r, nil
 	}

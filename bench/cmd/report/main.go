@@ -47,6 +47,14 @@ type Results struct {
 	InitDone Series              `json:"init_done_ms"`
 	InitTop  []bench.PackageInit `json:"init_top"`
 	Quick    bool                `json:"quick"`
+
+	// Budget is the 300-account DescribeInstances scenario of answers an
+	// agent can use; Memory the 2,000 × 16 KiB runs through the stdio
+	// binary with the default and a small result store; Lambda the bridge's
+	// deadline-sized fan-out and its bucket.
+	Budget  *bench.BudgetResult        `json:"budget"`
+	Memory  []*bench.StdioFanoutResult `json:"memory"`
+	Lambdas []*bench.LambdaResult      `json:"lambdas"`
 }
 
 // Large is query_all over accounts whose answers are Payload bytes of text.
@@ -82,7 +90,10 @@ func main() {
 	flag.IntVar(&o.calls, "calls", 2000, "scenario overhead: timed calls")
 	flag.BoolVar(&o.tls, "tls", false, "scenario fanout: fakes over TLS with HTTP/2")
 	flag.IntVar(&o.stsIdle, "sts-idle", 0, "scenario fanout: STS MaxIdleConnsPerHost (0: sized for the concurrency, as wire.go does; 10: the SDK default)")
-	flag.IntVar(&o.payload, "payload", 0, "scenario fanout, stdio, tool: bytes of every upstream answer's text (0: small answers)")
+	flag.IntVar(&o.payload, "payload", 0, "scenario fanout, stdio, tool, lambda: bytes of every upstream answer's text (0: small answers)")
+	flag.StringVar(&o.env, "env", "", "scenario stdio, lambda: extra environment of the server, space-separated")
+	flag.DurationVar(&o.latency, "latency", Latency, "scenario lambda: upstream latency")
+	flag.BoolVar(&o.bucket, "bucket", false, "scenario lambda: keep results in a fake S3 bucket")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "scenario fanout: write cold/warm CPU and alloc profiles here")
 	flag.StringVar(&o.binDir, "bin", "", "internal: directory of the built binaries")
 	quick := flag.Bool("quick", false, "small sizes only (a smoke run of the report itself)")
@@ -146,9 +157,10 @@ func readResults(path string) (*Results, error) {
 
 // options are the flags of a child scenario.
 type options struct {
-	scenario, mode, profileDir, binDir  string
-	n, c, warm, calls, payload, stsIdle int
-	tls                                 bool
+	scenario, mode, profileDir, binDir, env string
+	n, c, warm, calls, payload, stsIdle     int
+	tls, bucket                             bool
+	latency                                 time.Duration
 }
 
 // child runs one scenario in a fresh process and decodes its JSON into v.

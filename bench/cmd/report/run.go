@@ -59,7 +59,7 @@ func runAll(ctx context.Context, quick bool) (*Results, error) {
 	if quick {
 		calls = 200
 	}
-	for _, mode := range []bench.OverheadMode{bench.ModeDirect, bench.ModeService, bench.ModeStdio} {
+	for _, mode := range []bench.OverheadMode{bench.ModeDirect, bench.ModeService, bench.ModeStdio, bench.ModeHTTP} {
 		progress("query overhead (%s, %d calls)", mode, calls)
 		var r bench.LatencyResult
 		if err := child(dir, &r, "-scenario", "overhead", "-mode", string(mode), "-calls", itoa(calls)); err != nil {
@@ -79,6 +79,9 @@ func runAll(ctx context.Context, quick bool) (*Results, error) {
 		return nil, err
 	}
 	if err := largeRuns(dir, profileN, quick, res); err != nil {
+		return nil, err
+	}
+	if err := answerRuns(dir, profileN, quick, res); err != nil {
 		return nil, err
 	}
 	if err := processLevel(ctx, bins, repeats, res); err != nil {
@@ -136,6 +139,55 @@ func largeRuns(dir string, n int, quick bool, res *Results) error {
 			return err
 		}
 		res.Large = append(res.Large, l)
+	}
+	return nil
+}
+
+// answerRuns measures answers an agent can use: the budget scenario, the
+// memory of large answers with the default and a small result store, and
+// the Lambda bridge's deadline-sized fan-out and results bucket.
+func answerRuns(dir string, n int, quick bool, res *Results) error {
+	budgetN := 300
+	if quick {
+		budgetN = 60
+	}
+	progress("budget: query_all over %d accounts answering DescribeInstances, get_result re-projections", budgetN)
+	res.Budget = &bench.BudgetResult{}
+	if err := child(dir, res.Budget, "-scenario", "budget", "-n", itoa(budgetN), "-c", "64"); err != nil {
+		return err
+	}
+	for _, env := range []string{"", "AWS_MCP_RESULT_STORE_BYTES=16MiB"} {
+		progress("memory: %d accounts × 16 KiB through the stdio binary %s", n, env)
+		r := &bench.StdioFanoutResult{}
+		if err := child(dir, r, "-scenario", "stdio", "-n", itoa(n), "-c", "64", "-payload", itoa(16<<10), "-env", env); err != nil {
+			return err
+		}
+		res.Memory = append(res.Memory, r)
+	}
+	lambdas := []struct {
+		n, payload int
+		latency    string
+		bucket     bool
+		env        string
+	}{
+		{500, 0, "2s", false, "AWS_MCP_CONCURRENCY=16 AWS_MCP_TIMEOUT=25s"},
+		{1000, 8 << 10, "100ms", true, "AWS_MCP_CONCURRENCY=16"},
+	}
+	if quick {
+		lambdas = lambdas[1:]
+		lambdas[0].n = 200
+	}
+	for _, l := range lambdas {
+		progress("Lambda: query_all over %d accounts, latency %s, answers %d KiB, bucket %t", l.n, l.latency, l.payload>>10, l.bucket)
+		r := &bench.LambdaResult{}
+		args := []string{"-scenario", "lambda", "-n", itoa(l.n), "-latency", l.latency, "-payload", itoa(l.payload), "-env", l.env}
+		if l.bucket {
+			args = append(args, "-bucket")
+		}
+		if err := child(dir, r, args...); err != nil {
+			return err
+		}
+		res.Lambdas = append(res.Lambdas, r)
 	}
 	return nil
 }

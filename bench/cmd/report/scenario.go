@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/centralops/aws-mcp-multi-account/bench"
 )
@@ -29,8 +30,14 @@ func runScenario(ctx context.Context, o options) error {
 		})
 	case "stdio":
 		out, err = withFakes(bins, bench.FakeOptions{Accounts: o.n, Payload: o.payload}, func(f bench.Fakes) (any, error) {
-			return bench.MeasureStdioFanout(ctx, bins.Server, f, o.c, Latency)
+			return bench.MeasureStdioFanout(ctx, bins.Server, f, o.c, Latency, strings.Fields(o.env)...)
 		})
+	case "budget":
+		out, err = withFakes(bins, bench.FakeOptions{Accounts: o.n}, func(f bench.Fakes) (any, error) {
+			return bench.MeasureBudget(ctx, bins.Server, f, o.c, Latency)
+		})
+	case "lambda":
+		out, err = bench.MeasureLambda(ctx, bins.Bootstrap, o.n, o.latency, o.payload, o.bucket, strings.Fields(o.env)...)
 	case "tool":
 		out, err = toolLayer(ctx, bins, o)
 	default:

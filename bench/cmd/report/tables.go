@@ -143,6 +143,8 @@ func modeName(m bench.OverheadMode) string {
 		return "service (Service.Query in-process)"
 	case bench.ModeStdio:
 		return "stdio (query tool of the binary, mcp-go client)"
+	case bench.ModeHTTP:
+		return "http (query tool of serve --http, mcp-go Streamable HTTP client, bearer token verified per request)"
 	}
 	return string(m)
 }

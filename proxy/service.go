@@ -227,7 +227,7 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) (QueryResult, err
 	res := s.call(ctx, acct, region, req.ToolName, req.Arguments, readOnly)
 	out := QueryResult{Result: proj.Entry(res), Raw: res.Data, JMESPath: proj.String()}
 	if s.store != nil {
-		a := &results.Answer{ToolName: req.ToolName, JMESPath: proj.String(), Results: []Result{res}}
+		a := &results.Answer{ToolName: req.ToolName, JMESPath: proj.String(), Results: []Result{res.WithText()}}
 		a.Count()
 		a.Summary.Accounts, a.Summary.Regions, a.Summary.Concurrency, a.Summary.DurationMS = 1, 1, 1, res.DurationMS
 		if out.ResultID, err = s.store.Create(s.life, ownerOf(ctx), a); err != nil {

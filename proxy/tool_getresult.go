@@ -145,7 +145,7 @@ func page(rec *results.Record, e Result, proj *results.Projection, req GetResult
 		out.Text = fmt.Sprintf("Account %s (%s) in %s failed: %s: %s", e.AccountID, e.Name, e.Region, e.ErrorCode, e.Error)
 		return out
 	}
-	text := results.Text(e.Data)
+	text := e.Answer()
 	if proj != nil {
 		projected := proj.Entry(e)
 		if projected.Data == nil {
@@ -153,7 +153,7 @@ func page(rec *results.Record, e Result, proj *results.Projection, req GetResult
 			out.Text = fmt.Sprintf("Account %s (%s) in %s: %s: %s", e.AccountID, e.Name, e.Region, projected.ErrorCode, projected.Error)
 			return out
 		}
-		text = results.Text(projected.Data)
+		text = projected.Answer()
 	}
 	out.Bytes = len(text)
 	start := runeStart(text, min(req.Offset, len(text)))

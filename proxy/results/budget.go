@@ -56,7 +56,8 @@ type Rendered struct {
 	// Answer is the structured content: the same entries, with data where
 	// it fits and data_omitted elsewhere.
 	Answer *Answer
-	// Links are resource links to stored answers not shown in full.
+	// Links are resource links to stored answers, those not shown in full
+	// first.
 	Links []Link
 }
 
@@ -145,8 +146,8 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 			v.label += "/" + e.Region
 		}
 		switch {
-		case e.Status == StatusSuccess && e.Data != nil:
-			text := Text(e.Data)
+		case e.Status == StatusSuccess && e.hasData():
+			text := e.Answer()
 			v.full = len(text)
 			display := displayText(text)
 			v.size = len(display)
@@ -398,7 +399,7 @@ func (l *layout) hint() string {
 			continue
 		}
 		e := l.a.Results[u.members[0]]
-		if v, err := jsonOf(e.Data); err == nil {
+		if v, err := jsonOf(e.withData().Data); err == nil {
 			if h := suggest(v); h != "" {
 				return h
 			}
@@ -496,8 +497,8 @@ func (w *listWriter) join(items []string) string {
 	return b.String()
 }
 
-// links returns resource links to answers the text does not show, within
-// room bytes.
+// links returns resource links to stored answers within room bytes: those
+// the text leaves out first, then those it shows.
 func (l *layout) links(room int) []Link {
 	if l.opts.LinkURI == nil || l.opts.ResultID == "" {
 		return nil
@@ -517,8 +518,11 @@ func (l *layout) links(room int) []Link {
 		}
 		return false
 	}
-	for _, u := range l.units {
-		if !u.shown {
+	for _, shown := range []bool{false, true} {
+		for _, u := range l.units {
+			if u.shown != shown {
+				continue
+			}
 			for _, m := range u.members {
 				if !add(m) {
 					return out
@@ -550,7 +554,7 @@ func (l *layout) structured(room int) *Answer {
 	}
 	sizes := make([]int, len(out.Results))
 	for i, e := range l.a.Results {
-		if e.Data != nil {
+		if e.hasData() {
 			e.Data, e.DataOmitted, e.Bytes = nil, true, l.views[i].full
 			if e.Status != StatusSuccess {
 				e.DataOmitted, e.Bytes = false, 0
@@ -587,7 +591,7 @@ func (l *layout) structured(room int) *Answer {
 			if !e.DataOmitted || shown[i] != pass {
 				continue
 			}
-			src := l.a.Results[byAccount[e.AccountID+"\x00"+e.Region]]
+			src := l.a.Results[byAccount[e.AccountID+"\x00"+e.Region]].withData()
 			grow := len(src.Data) + len(`,"data":`) - len(fmt.Sprintf(`,"data_omitted":true,"bytes":%d`, e.Bytes))
 			if used+grow > room {
 				continue

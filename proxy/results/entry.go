@@ -51,6 +51,58 @@ type Entry struct {
 	// ErrorCode classifies the failure (access_denied, timeout, ...).
 	ErrorCode  string `json:"error_code,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
+
+	// text caches the text content of Data (see WithText): reading an
+	// answer again, to project or render it, then decodes only that. plain
+	// says Data is nothing but that one text item, so a store may keep the
+	// text alone and rebuild Data from it (PlainData).
+	text    string
+	hasText bool
+	plain   bool
+}
+
+// WithText returns the entry with the text content of its data decoded
+// once and kept beside it, so that projecting and rendering it again cost
+// no decoding of the tools/call result. Data whose answer is not in text
+// content is left as it is.
+func (e Entry) WithText() Entry {
+	if e.hasText || e.Data == nil {
+		return e
+	}
+	if text, plain, ok := textContent(e.Data); ok {
+		e.text, e.hasText, e.plain = text, true, plain
+	}
+	return e
+}
+
+// hasData reports whether the entry has an answer: its data, or the text
+// of a plain one.
+func (e Entry) hasData() bool { return e.Data != nil || e.plain }
+
+// withData rebuilds the Data of a plain answer a store kept as text.
+func (e Entry) withData() Entry {
+	if e.plain && e.Data == nil {
+		e.Data = plainData(e.text)
+	}
+	return e
+}
+
+// plainData rebuilds the data of a plain answer from its text: the
+// tools/call result with that one text item.
+func plainData(text string) json.RawMessage {
+	out, _ := gojson.Marshal(struct {
+		Content []map[string]string `json:"content"`
+		IsError bool                `json:"isError"`
+	}{[]map[string]string{{"type": "text", "text": text}}, false})
+	return out
+}
+
+// Answer returns the readable answer of the entry's data (Text of it).
+func (e Entry) Answer() string {
+	if e.hasText {
+		return e.text
+	}
+	return Text(e.Data)
 }
 
 // Finished reports whether the entry has its final outcome.
@@ -125,20 +177,58 @@ type toolResult struct {
 func Text(data json.RawMessage) string {
 	var r toolResult
 	if gojson.Unmarshal(data, &r) == nil {
-		var parts []string
-		for _, c := range r.Content {
-			if c.Type == "text" {
-				parts = append(parts, c.Text)
-			}
-		}
-		if len(parts) > 0 {
-			return strings.Join(parts, "\n")
+		if text, ok := r.text(); ok {
+			return text
 		}
 		if hasValue(r.StructuredContent) {
 			return string(r.StructuredContent)
 		}
 	}
 	return string(data)
+}
+
+// textContent returns the joined text items of a tools/call result,
+// whether it is plain (one text item, isError false, nothing else), and
+// whether it has any text.
+func textContent(data json.RawMessage) (text string, plain, ok bool) {
+	var fields map[string]json.RawMessage
+	if gojson.Unmarshal(data, &fields) != nil {
+		return "", false, false
+	}
+	var items []map[string]json.RawMessage
+	if gojson.Unmarshal(fields["content"], &items) != nil {
+		return "", false, false
+	}
+	var parts []string
+	plain = len(items) == 1
+	for _, item := range items {
+		var typ, t string
+		if gojson.Unmarshal(item["type"], &typ) != nil || typ != "text" {
+			plain = false
+			continue
+		}
+		if gojson.Unmarshal(item["text"], &t) != nil {
+			return "", false, false
+		}
+		parts = append(parts, t)
+		plain = plain && len(item) == 2
+	}
+	for k, v := range fields {
+		if k != "content" && !(k == "isError" && string(v) == "false") {
+			plain = false
+		}
+	}
+	return strings.Join(parts, "\n"), plain, len(parts) > 0
+}
+
+func (r *toolResult) text() (string, bool) {
+	var parts []string
+	for _, c := range r.Content {
+		if c.Type == "text" {
+			parts = append(parts, c.Text)
+		}
+	}
+	return strings.Join(parts, "\n"), len(parts) > 0
 }
 
 func hasValue(raw json.RawMessage) bool {
@@ -152,4 +242,10 @@ func textData(text string) json.RawMessage {
 		Content []map[string]string `json:"content"`
 	}{[]map[string]string{{"type": "text", "text": text}}})
 	return out
+}
+
+// withProjection sets an entry's data to a projected answer, text kept.
+func (e Entry) withProjection(text string) Entry {
+	e.Data, e.text, e.hasText, e.plain = textData(text), text, true, false
+	return e
 }

@@ -84,7 +84,7 @@ func (m *Memory) Close() {
 }
 
 func entryCost(e Entry) int64 {
-	return int64(len(e.Data) + len(e.Error) + len(e.Name) + entryOverhead)
+	return int64(len(e.Data) + len(e.text) + len(e.Error) + len(e.Name) + entryOverhead)
 }
 
 // Create keeps a new result.
@@ -129,11 +129,14 @@ func (m *Memory) store(r *memRecord, i int, e Entry) {
 	m.bytes -= r.sizes[i]
 	r.bytes -= r.sizes[i]
 	delete(r.dropped, i)
+	if e.plain {
+		e.Data = nil // the text alone is the answer: Data is rebuilt on read
+	}
 	cost := entryCost(e)
 	for m.bytes+cost > m.maxBytes && m.evictOldestExcept(r.rec.ID) {
 	}
-	if m.bytes+cost > m.maxBytes && e.Data != nil {
-		e.Data = nil
+	if m.bytes+cost > m.maxBytes && (e.Data != nil || e.hasText) {
+		e.Data, e.text, e.hasText, e.plain = nil, "", false, false
 		r.dropped[i] = true
 		cost = entryCost(e)
 	}
@@ -254,6 +257,8 @@ func (m *Memory) Get(_ context.Context, owner, id string, _ bool) (*Record, erro
 		return nil, err
 	}
 	out := r.rec
+	// Plain answers come as their text; their Data is rebuilt where it is
+	// needed (see Entry.withData).
 	out.Answer.Results = append([]Entry(nil), r.rec.Answer.Results...)
 	out.Answer.Warnings = append([]string(nil), r.rec.Answer.Warnings...)
 	return &out, nil
@@ -273,5 +278,5 @@ func (m *Memory) Entry(_ context.Context, owner, id string, i int) (Entry, error
 	if r.dropped[i] {
 		return r.rec.Answer.Results[i], ErrNotKept
 	}
-	return r.rec.Answer.Results[i], nil
+	return r.rec.Answer.Results[i].withData(), nil
 }

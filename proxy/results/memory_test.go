@@ -152,3 +152,33 @@ func TestRecordFind(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryKeepsPlainAnswersAsText: an answer that is one text item is
+// kept as that text (half the memory of its JSON) and read back the same;
+// any other answer is kept as it came.
+func TestMemoryKeepsPlainAnswersAsText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := NewMemory(1<<20, time.Hour)
+	defer m.Close()
+	text := "{\n    \"Buckets\": [\"a\\\"b\"]\n}"
+	plain := Entry{AccountID: "222222222222", Status: StatusSuccess, Data: textData(text)}
+	rich := Entry{AccountID: "333333333333", Status: StatusSuccess,
+		Data: []byte(`{"content":[{"type":"text","text":"x"}],"structuredContent":{"a":1},"isError":false}`)}
+	id, _ := m.Create(ctx, "", answerOf(plain.WithText(), rich.WithText()))
+	rec, _ := m.Get(ctx, "", id, true)
+	if got := rec.Answer.Results[0].Answer(); got != text {
+		t.Errorf("plain answer read back as %q", got)
+	}
+	e, err := m.Entry(ctx, "", id, 0)
+	if err != nil || Text(e.Data) != text {
+		t.Errorf("Entry = %s, %v", e.Data, err)
+	}
+	e, _ = m.Entry(ctx, "", id, 1)
+	if string(e.Data) != string(rich.Data) {
+		t.Errorf("an answer with structured content changed: %s", e.Data)
+	}
+	if m.Bytes() >= int64(len(plain.Data)+len(text)+len(rich.Data)+2*entryOverhead) {
+		t.Errorf("store holds %d bytes: the plain answer is kept twice", m.Bytes())
+	}
+}

@@ -62,6 +62,22 @@ func (p *Projection) Apply(data json.RawMessage) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return p.search(input)
+}
+
+// applyEntry projects an entry's answer, from its kept text when it has
+// one (no decoding of the tools/call result).
+func (p *Projection) applyEntry(e Entry) (string, error) {
+	if e.hasText {
+		var v any
+		if gojson.Unmarshal([]byte(e.text), &v) == nil {
+			return p.search(v)
+		}
+	}
+	return p.Apply(e.withData().Data)
+}
+
+func (p *Projection) search(input any) (string, error) {
 	out, err := p.compiled.Search(input)
 	if err != nil {
 		return "", fmt.Errorf("jmespath %q: %v", p.expr, err)
@@ -80,19 +96,20 @@ func (p *Projection) Apply(data json.RawMessage) (string, error) {
 // cannot be projected becomes an error entry saying why. Other entries are
 // returned as they are.
 func (p *Projection) Entry(e Entry) Entry {
-	if p == nil || e.Status != StatusSuccess || e.Data == nil {
+	if p == nil || e.Status != StatusSuccess || !e.hasData() {
 		return e
 	}
-	text, err := p.Apply(e.Data)
+	text, err := p.applyEntry(e)
 	switch {
 	case errors.Is(err, ErrNotJSON):
 		e.Status, e.ErrorCode = StatusError, CodeNotJSON
-		e.Error = fmt.Sprintf("the answer (%s) is not JSON, so the jmespath does not apply; get_result without jmespath shows it", Size(len(Text(e.Data))))
-		e.Data = nil
+		e.Error = fmt.Sprintf("the answer (%s) is not JSON, so the jmespath does not apply; get_result without jmespath shows it", Size(len(e.Answer())))
+		e.Data, e.text, e.hasText, e.plain = nil, "", false, false
 	case err != nil:
 		e.Status, e.ErrorCode, e.Error, e.Data = StatusError, CodeProjection, err.Error(), nil
+		e.text, e.hasText, e.plain = "", false, false
 	default:
-		e.Data = textData(text)
+		e = e.withProjection(text)
 	}
 	return e
 }

@@ -94,10 +94,11 @@ func MeasureBudget(ctx context.Context, binary string, fakes Fakes, c int, laten
 			res.Named++
 		}
 	}
-	if i := strings.Index(text, " accounts, identical answer: "); i >= 0 {
-		line := text[i:]
-		line = line[:strings.IndexByte(line, '\n')]
-		res.EmptyGroup = strings.Count(line, ",") + 1
+	const group = " accounts, identical answer: "
+	if i := strings.Index(text, group); i >= 0 {
+		ids := text[i+len(group):]
+		ids = ids[:strings.IndexByte(ids, '\n')]
+		res.EmptyGroup = len(strings.Split(ids, ", "))
 	}
 	var summary struct {
 		Summary struct {

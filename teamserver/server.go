@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,7 +57,8 @@ type Server struct {
 	handler  http.Handler
 
 	draining atomic.Bool
-	inflight sync.WaitGroup
+	// inflight counts the POSTs being served (the calls a drain waits for).
+	inflight atomic.Int64
 	base     context.Context
 	cancel   context.CancelFunc
 }
@@ -158,23 +158,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) drain() {
 	s.draining.Store(true)
 	start := time.Now()
-	s.cfg.Log.Info("draining: no new sessions; calls in flight may finish", "drain", s.cfg.Drain)
-	done := make(chan struct{})
-	go func() { s.inflight.Wait(); close(done) }()
-	timer := time.NewTimer(s.cfg.Drain)
-	defer timer.Stop()
-	select {
-	case <-done:
+	s.cfg.Log.Info("draining: no new sessions; calls in flight may finish", "drain", s.cfg.Drain, "in_flight", s.inflight.Load())
+	if s.settle(s.cfg.Drain) {
 		s.cfg.Log.Info("drained: every call finished", "took", time.Since(start).Round(time.Millisecond))
-	case <-timer.C:
-		s.cfg.Log.Warn("drain deadline: cancelling the calls still in flight", "drain", s.cfg.Drain)
+	} else {
+		s.cfg.Log.Warn("drain deadline: cancelling the calls still in flight", "drain", s.cfg.Drain, "in_flight", s.inflight.Load())
 	}
 	s.cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
+	if !s.settle(5 * time.Second) {
 		s.cfg.Log.Warn("calls still running 5 s after they were cancelled; closing anyway")
 	}
+}
+
+// settle waits until no call is in flight, at most d; it reports whether
+// none is.
+func (s *Server) settle(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.inflight.Load() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
@@ -201,7 +209,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodPost {
 			s.inflight.Add(1)
-			defer s.inflight.Done()
+			defer s.inflight.Add(-1)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -204,14 +204,15 @@ func BenchmarkSequential(b *testing.B) {
 // BenchmarkQuery measures one warm query with a 0 ms upstream: through the
 // Service in this process (what the proxy core adds, plus the loopback
 // fake), the same tools/call sent directly with no proxy code (the floor),
-// and the query tool of the built binary over stdio (what a host sees).
+// and the query tool of the built binary over stdio (what a host sees) and
+// over Streamable HTTP as a team server.
 func BenchmarkQuery(b *testing.B) {
-	for _, mode := range []OverheadMode{ModeService, ModeDirect, ModeStdio} {
+	for _, mode := range []OverheadMode{ModeService, ModeDirect, ModeStdio, ModeHTTP} {
 		b.Run(string(mode), func(b *testing.B) {
 			fakes := startFakes(b, FakeOptions{Accounts: 1})
 			defer fakes.Close()
 			binary := ""
-			if mode == ModeStdio {
+			if mode == ModeStdio || mode == ModeHTTP {
 				binary = binaries(b).Server
 			}
 			call, closeFn, err := NewQueryCaller(fakes, mode, binary)

@@ -90,16 +90,7 @@ func StartHTTP(ctx context.Context, binary string, env []string) (*HTTPServer, e
 
 // Call calls one of the server's tools and fails on a tool error.
 func (s *HTTPServer) Call(ctx context.Context, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	req := mcp.CallToolRequest{}
-	req.Params.Name, req.Params.Arguments = name, args
-	res, err := s.Client.CallTool(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if res.IsError {
-		return res, fmt.Errorf("%s: tool error %v", name, res.Content)
-	}
-	return res, nil
+	return callTool(ctx, s.Client, name, args)
 }
 
 // Close stops the server (SIGTERM, then a kill after 5 s) and the provider.

@@ -12,6 +12,8 @@ import (
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
@@ -34,6 +36,20 @@ const (
 	ModeStdio OverheadMode = "stdio"
 )
 
+// toolServer is a built binary serving the tools to a client of the bench.
+type toolServer interface {
+	Call(ctx context.Context, name string, args map[string]any) (*mcp.CallToolResult, error)
+	Close() error
+}
+
+// startToolServer starts the binary as a stdio or a team (HTTP) server.
+func startToolServer(mode OverheadMode, binary string, env []string) (toolServer, error) {
+	if mode == ModeHTTP {
+		return StartHTTP(context.Background(), binary, env)
+	}
+	return StartStdio(context.Background(), binary, env)
+}
+
 // QueryCaller sends one query; the first call is cold.
 type QueryCaller func(ctx context.Context) error
 
@@ -41,21 +57,8 @@ type QueryCaller func(ctx context.Context) error
 // account, and a function that releases it. ModeStdio needs binary.
 func NewQueryCaller(fakes Fakes, mode OverheadMode, binary string) (QueryCaller, func(), error) {
 	acct := fakes.Accounts()[0]
-	switch mode {
-	case ModeHTTP:
-		srv, err := StartHTTP(context.Background(), binary, append(fakes.URLs().Env, accountsEnv(fakes.Accounts())))
-		if err != nil {
-			return nil, nil, err
-		}
-		var args map[string]any
-		json.Unmarshal(CallerIdentity.Arguments, &args)
-		call := func(ctx context.Context) error {
-			_, err := srv.Call(ctx, "query", map[string]any{"account_id": acct.ID, "tool_name": CallerIdentity.ToolName, "arguments": args})
-			return err
-		}
-		return call, func() { srv.Close() }, nil
-	case ModeStdio:
-		srv, err := StartStdio(context.Background(), binary, append(fakes.URLs().Env, accountsEnv(fakes.Accounts())))
+	if mode == ModeHTTP || mode == ModeStdio {
+		srv, err := startToolServer(mode, binary, append(fakes.URLs().Env, accountsEnv(fakes.Accounts())))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -62,10 +62,15 @@ func (s *StdioServer) Pid() int { return s.cmd.Process.Pid }
 
 // Call calls one of the server's tools and fails on a tool error.
 func (s *StdioServer) Call(ctx context.Context, name string, args map[string]any) (*mcp.CallToolResult, error) {
+	return callTool(ctx, s.Client, name, args)
+}
+
+// callTool calls one tool through an MCP client; a tool error is an error
+// too, returned with the result that carries it.
+func callTool(ctx context.Context, c *client.Client, name string, args map[string]any) (*mcp.CallToolResult, error) {
 	req := mcp.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	res, err := s.Client.CallTool(ctx, req)
+	req.Params.Name, req.Params.Arguments = name, args
+	res, err := c.CallTool(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

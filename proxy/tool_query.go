@@ -65,20 +65,39 @@ func (s *Service) queryArgs(raw json.RawMessage) (QueryRequest, int, error) {
 	if q.AccountID, err = args.AccountID("account_id"); err != nil {
 		return q, 0, err
 	}
-	if q.ToolName, err = args.String("tool_name", true); err != nil {
+	c, err := upstreamCallArgs(args)
+	if err != nil {
 		return q, 0, err
 	}
-	if q.Arguments, err = args.Object("arguments"); err != nil {
-		return q, 0, err
-	}
-	if q.Region, err = args.String("region", false); err != nil {
-		return q, 0, err
-	}
-	if q.JMESPath, err = args.String("jmespath", false); err != nil {
-		return q, 0, err
-	}
+	q.ToolName, q.Arguments, q.Region, q.JMESPath = c.toolName, c.arguments, c.region, c.jmespath
 	budget, err := s.budgetArg(args)
 	return q, budget, err
+}
+
+// upstreamCall is what query and query_all both ask of the upstream: a tool,
+// its arguments, the region and the projection of its answer.
+type upstreamCall struct {
+	toolName  string
+	arguments json.RawMessage
+	region    string
+	jmespath  string
+}
+
+// upstreamCallArgs reads the arguments query and query_all share.
+func upstreamCallArgs(args Args) (upstreamCall, error) {
+	var c upstreamCall
+	var err error
+	if c.toolName, err = args.String("tool_name", true); err != nil {
+		return c, err
+	}
+	if c.arguments, err = args.Object("arguments"); err != nil {
+		return c, err
+	}
+	if c.region, err = args.String("region", false); err != nil {
+		return c, err
+	}
+	c.jmespath, err = args.String("jmespath", false)
+	return c, err
 }
 
 // budgetArg returns a call's text budget: max_bytes, within

@@ -67,19 +67,12 @@ func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error
 	if err != nil {
 		return q, 0, err
 	}
-	if q.ToolName, err = args.String("tool_name", true); err != nil {
+	c, err := upstreamCallArgs(args)
+	if err != nil {
 		return q, 0, err
 	}
-	if q.Arguments, err = args.Object("arguments"); err != nil {
-		return q, 0, err
-	}
-	if q.Region, err = args.String("region", false); err != nil {
-		return q, 0, err
-	}
+	q.ToolName, q.Arguments, q.Region, q.JMESPath = c.toolName, c.arguments, c.region, c.jmespath
 	if q.Regions, err = args.Strings("regions"); err != nil {
-		return q, 0, err
-	}
-	if q.JMESPath, err = args.String("jmespath", false); err != nil {
 		return q, 0, err
 	}
 	if q.Selector, err = selectorArgs(args); err != nil {

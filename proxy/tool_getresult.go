@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -160,10 +161,8 @@ func page(rec *results.Record, e Result, proj *results.Projection, req GetResult
 	out.Offset = start
 	end := runeStart(text, start+pageBytes(text[start:], req.Budget))
 	if end == start && start < len(text) {
-		end = min(len(text), start+4) // one rune at least
-		for end < len(text) && text[end]&0xC0 == 0x80 {
-			end++
-		}
+		_, size := utf8.DecodeRuneInString(text[start:]) // one rune at least
+		end = start + size
 	}
 	out.Text = text[start:end]
 	if end < len(text) {

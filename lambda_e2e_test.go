@@ -359,6 +359,11 @@ func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
 	}
 	stack := newStack(t, 500)
 	stack.MCP.SetDefaultLatency(2 * time.Second)
+	for _, a := range stack.Accounts {
+		// A slow STS makes a cold fan-out's AssumeRole calls overlap, so
+		// that their bound is seen.
+		stack.STS.SetLatency(a.ID, 100*time.Millisecond)
+	}
 	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=16", "AWS_MCP_TIMEOUT=25s")
 	start := time.Now()
 	out := f.invoke(t, "bridge-lambda___query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 60*time.Second)
@@ -371,8 +376,9 @@ func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
 	if err := json.Unmarshal(out.Response, &got); err != nil {
 		t.Fatalf("response %.300s: %v", out.Response, err)
 	}
-	t.Logf("500 accounts × 2 s: %d answered in %s at concurrency %d (max in flight upstream %d, AssumeRole %d)",
-		got.Summary.Succeeded, took.Round(time.Millisecond), got.Summary.Concurrency, stack.MCP.MaxInflight(), stack.STS.AssumeRoleCount(""))
+	t.Logf("500 accounts × 2 s: %d answered in %s at concurrency %d (max in flight upstream %d, AssumeRole %d, at most %d at once)",
+		got.Summary.Succeeded, took.Round(time.Millisecond), got.Summary.Concurrency, stack.MCP.MaxInflight(),
+		stack.STS.AssumeRoleCount(""), stack.STS.MaxAssumeRoleInflight())
 	if got.Summary.Succeeded != 500 {
 		t.Errorf("%d of 500 answered in %s, want all within the 28 s budget", got.Summary.Succeeded, took)
 	}
@@ -381,5 +387,11 @@ func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
 	}
 	if stack.MCP.MaxInflight() > 128 {
 		t.Errorf("%d upstream calls in flight, over --max-concurrency", stack.MCP.MaxInflight())
+	}
+	if n := stack.STS.AssumeRoleCount(""); n != 500 {
+		t.Errorf("%d AssumeRole calls, want one per account (500)", n)
+	}
+	if n := stack.STS.MaxAssumeRoleInflight(); n > got.Summary.Concurrency || n > 128 {
+		t.Errorf("%d AssumeRole calls in flight at once, over the %d workers (at most 128)", n, got.Summary.Concurrency)
 	}
 }

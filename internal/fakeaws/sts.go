@@ -40,6 +40,8 @@ type STS struct {
 	calls       []AssumeRoleCall
 	callerCalls int
 	unavailable bool
+	// inflight and maxInflight count AssumeRole requests being answered.
+	inflight, maxInflight int
 }
 
 // AssumeRoleCall records one AssumeRole request the fake received.
@@ -152,6 +154,14 @@ func (s *STS) AssumeRoleCount(account string) int {
 		}
 	}
 	return n
+}
+
+// MaxAssumeRoleInflight returns the most AssumeRole requests (past their
+// validation) answered at once.
+func (s *STS) MaxAssumeRoleInflight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInflight
 }
 
 // CallerIdentityCount returns how many GetCallerIdentity calls were received.
@@ -277,7 +287,14 @@ func (s *STS) assumeRole(w http.ResponseWriter, r *http.Request, caller Credenti
 	lifetime := s.lifetime
 	s.serial++
 	serial := s.serial
+	s.inflight++
+	s.maxInflight = max(s.maxInflight, s.inflight)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		s.mu.Unlock()
+	}()
 
 	if delay > 0 {
 		select {

@@ -58,6 +58,7 @@ type config struct {
 	ReplyWithin      time.Duration
 	ResultsBucket    string
 	ResultsPrefix    string
+	ResultsKMSKey    string // env only: AWS_MCP_RESULTS_KMS_KEY
 
 	// Hardening: the fan-out's growth, denied roles, secret reads.
 	MaxConcurrency    int
@@ -260,6 +261,7 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 		ReplyWithin:      env.duration("AWS_MCP_REPLY_WITHIN", proxy.DefaultReplyWithin),
 		ResultsBucket:    env.str("AWS_MCP_RESULTS_BUCKET", ""),
 		ResultsPrefix:    env.str("AWS_MCP_RESULTS_PREFIX", "results/"),
+		ResultsKMSKey:    env.str("AWS_MCP_RESULTS_KMS_KEY", ""),
 
 		MaxConcurrency:    env.integer("AWS_MCP_MAX_CONCURRENCY", proxy.DefaultMaxConcurrency),
 		DeniedTTL:         env.duration("AWS_MCP_DENIED_TTL", auth.DefaultDeniedTTL),

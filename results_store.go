@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,10 +11,7 @@ import (
 
 // newS3Store keeps results in the configured bucket, through the SDK's S3
 // client (AWS_ENDPOINT_URL_S3 points it elsewhere, path-style then).
-func newS3Store(_ context.Context, cfg config, base aws.Config, w wiring) (*s3store.Store, error) {
-	if cfg.ResultsBucket == "" {
-		return nil, fmt.Errorf("%w: no results bucket", errConfig)
-	}
+func newS3Store(cfg config, base aws.Config, w wiring) *s3store.Store {
 	client := s3.NewFromConfig(base, func(o *s3.Options) {
 		if w.s3Endpoint != "" {
 			o.BaseEndpoint = aws.String(w.s3Endpoint)
@@ -34,6 +29,6 @@ func newS3Store(_ context.Context, cfg config, base aws.Config, w wiring) (*s3st
 		Bucket:   cfg.ResultsBucket,
 		Prefix:   cfg.ResultsPrefix,
 		TTL:      cfg.ResultTTL,
-		KMSKeyID: os.Getenv("AWS_MCP_RESULTS_KMS_KEY"),
-	}), nil
+		KMSKeyID: cfg.ResultsKMSKey,
+	})
 }

@@ -127,10 +127,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
 	svc := proxy.New(serviceConfig(cfg, w), dir, creds, pool, log)
-	kept, err := resultStore(ctx, cfg, base, w)
-	if err != nil {
-		return nil, err
-	}
+	kept := resultStore(cfg, base, w)
 	if kept != nil {
 		svc.SetStore(kept)
 	}
@@ -141,14 +138,14 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 // is configured (any process can then read them), else in this process's
 // memory, unless the entrypoint keeps none (the Lambda bridge without a
 // bucket: a later invocation may run in another container).
-func resultStore(ctx context.Context, cfg config, base aws.Config, w wiring) (results.Store, error) {
+func resultStore(cfg config, base aws.Config, w wiring) results.Store {
 	if cfg.ResultsBucket != "" {
-		return newS3Store(ctx, cfg, base, w)
+		return newS3Store(cfg, base, w)
 	}
 	if w.keepNone != "" {
-		return nil, nil
+		return nil
 	}
-	return results.NewMemory(cfg.ResultStoreBytes, cfg.ResultTTL), nil
+	return results.NewMemory(cfg.ResultStoreBytes, cfg.ResultTTL)
 }
 
 // loadBaseConfig loads the central credentials and region through the SDK's

@@ -111,6 +111,32 @@ func TestStoreRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStoreEncryptsWithKMSKey: with a KMS key, every object asks for
+// SSE-KMS instead of SSE-S3.
+func TestStoreEncryptsWithKMSKey(t *testing.T) {
+	t.Parallel()
+	store, fake := newStore(t, nil)
+	store.opts.KMSKeyID = "alias/results"
+	ctx := context.Background()
+	a := &results.Answer{ToolName: "aws___call_aws", Results: []results.Entry{entry("222222222222", results.StatusPending, "")}}
+	id, err := store.Create(ctx, "alice@example.com", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(ctx, "alice@example.com", id, 0, entry("222222222222", results.StatusSuccess, "{}")); err != nil {
+		t.Fatal(err)
+	}
+	keys, sse := fake.Puts()
+	if len(keys) != 2 {
+		t.Fatalf("objects %v, want the index and one entry", keys)
+	}
+	for _, k := range keys {
+		if sse[k] != "aws:kms" {
+			t.Errorf("object %s written with encryption %q, want aws:kms", k, sse[k])
+		}
+	}
+}
+
 func TestStoreExpires(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)

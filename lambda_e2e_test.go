@@ -376,9 +376,9 @@ func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
 	if err := json.Unmarshal(out.Response, &got); err != nil {
 		t.Fatalf("response %.300s: %v", out.Response, err)
 	}
-	t.Logf("500 accounts × 2 s: %d answered in %s at concurrency %d (max in flight upstream %d, AssumeRole %d, at most %d at once)",
+	t.Logf("500 accounts × 2 s: %d answered in %s at concurrency %d (max in flight upstream %d, AssumeRole %d, at most %d at once, %d upstream connections)",
 		got.Summary.Succeeded, took.Round(time.Millisecond), got.Summary.Concurrency, stack.MCP.MaxInflight(),
-		stack.STS.AssumeRoleCount(""), stack.STS.MaxAssumeRoleInflight())
+		stack.STS.AssumeRoleCount(""), stack.STS.MaxAssumeRoleInflight(), stack.MCP.Connections())
 	if got.Summary.Succeeded != 500 {
 		t.Errorf("%d of 500 answered in %s, want all within the 28 s budget", got.Summary.Succeeded, took)
 	}
@@ -387,6 +387,12 @@ func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
 	}
 	if stack.MCP.MaxInflight() > 128 {
 		t.Errorf("%d upstream calls in flight, over --max-concurrency", stack.MCP.MaxInflight())
+	}
+	// Connections are reused as the workers grow: the idle pool is sized
+	// to --max-concurrency, not the starting concurrency (335 connections
+	// when it was, each a TLS handshake against AWS).
+	if n := stack.MCP.Connections(); n > 2*got.Summary.Concurrency {
+		t.Errorf("%d upstream connections for %d workers: connections are not reused", n, got.Summary.Concurrency)
 	}
 	if n := stack.STS.AssumeRoleCount(""); n != 500 {
 		t.Errorf("%d AssumeRole calls, want one per account (500)", n)

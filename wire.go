@@ -118,7 +118,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 		Endpoint:         cfg.Endpoint,
 		SigningRegion:    cfg.signingRegion(),
 		MaxResponseBytes: cfg.MaxResponseBytes,
-		Transport:        upstream.NewTransport(cfg.Concurrency),
+		Transport:        upstream.NewTransport(max(cfg.Concurrency, cfg.MaxConcurrency)),
 		MaxInFlight:      max(64, 4*cfg.Concurrency, cfg.MaxConcurrency),
 		Logger:           log,
 		ClientInfo:       mcp.Implementation{Name: "aws-mcp-multi-account", Version: version()},

@@ -26,6 +26,7 @@ type MCPServer struct {
 	sessions       map[string]*fakeSession
 	sessionSeq     int
 	sessionsOpened int
+	connections    int
 	calls          []ToolCall
 	rejections     []string
 	signatures     []string

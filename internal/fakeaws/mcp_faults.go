@@ -3,6 +3,8 @@ package fakeaws
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -123,6 +125,24 @@ func (m *MCPServer) Signatures() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.signatures...)
+}
+
+// Connections returns how many TCP connections clients opened to the fake
+// (when it runs in a Stack).
+func (m *MCPServer) Connections() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.connections
+}
+
+// countConnections is an http.Server ConnState hook counting new
+// connections.
+func (m *MCPServer) countConnections(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		m.mu.Lock()
+		m.connections++
+		m.mu.Unlock()
+	}
 }
 
 // MaxInflight returns the most tools/call requests served at once.

@@ -94,7 +94,9 @@ func Start(opts Options) *Stack {
 	}
 	s.Org.Load(opts.Org)
 	stsSrv := httptest.NewServer(s.STS)
-	mcpSrv := httptest.NewServer(s.MCP)
+	mcpSrv := httptest.NewUnstartedServer(s.MCP)
+	mcpSrv.Config.ConnState = s.MCP.countConnections
+	mcpSrv.Start()
 	orgSrv := httptest.NewServer(s.Org)
 	s.servers = append(s.servers, stsSrv, mcpSrv, orgSrv)
 	s.STSURL = stsSrv.URL

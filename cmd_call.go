@@ -187,7 +187,7 @@ func parseTags(pairs []string) (map[string]string, error) {
 // printSingle prints one account's answer: its text, or the error.
 func printSingle(w io.Writer, p painter, res proxy.Result) {
 	if res.Status == proxy.StatusSuccess {
-		fmt.Fprintln(w, proxy.UpstreamText(res.Data))
+		fmt.Fprintln(w, results.Text(res.Data))
 		return
 	}
 	fmt.Fprintf(w, "%s %s %s (%s): %s\n", p.mark(false), res.AccountID, res.Name, res.Region, res.Error)
@@ -200,7 +200,7 @@ func printResults(w io.Writer, p painter, out *proxy.QueryAllResult) error {
 	for _, r := range out.Results {
 		detail := r.Error
 		if r.Status == proxy.StatusSuccess {
-			detail = summarize(proxy.UpstreamText(r.Data))
+			detail = summarize(results.Text(r.Data))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.mark(r.Status == proxy.StatusSuccess), r.AccountID, r.Name, r.Region,
 			time.Duration(r.DurationMS)*time.Millisecond, oneLine(detail, 90))

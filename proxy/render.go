@@ -4,13 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
-
-// UpstreamText returns the text content of an upstream tools/call result,
-// else its structured content, else the result's JSON.
-func UpstreamText(data json.RawMessage) string { return results.Text(data) }
 
 func renderAccounts(l *AccountList) string {
 	var b strings.Builder

@@ -350,7 +350,7 @@ func toolOutcome(data json.RawMessage) (string, bool) {
 	if json.Unmarshal(data, &r) != nil || !r.IsError {
 		return "", false
 	}
-	if text := UpstreamText(data); text != string(data) {
+	if text := results.Text(data); text != string(data) {
 		return text, true
 	}
 	return "the upstream tool reported an error without text", true

@@ -20,7 +20,7 @@ import (
 // deniedCredentials fails every account at once, so fuzzing needs no network.
 type deniedCredentials struct{}
 
-func (deniedCredentials) For(context.Context, accounts.Account) (aws.CredentialsProvider, string, error) {
+func (deniedCredentials) For(context.Context, accounts.Account, proxy.SessionPolicy) (aws.CredentialsProvider, string, error) {
 	return nil, "", errors.New("no credentials in the fuzz test")
 }
 func (deniedCredentials) SessionName(context.Context, accounts.Account) string { return "fuzz" }

@@ -72,7 +72,7 @@ func goldenFile(t *testing.T, name, got string) {
 // connection is dropped.
 func cliStack(t *testing.T) (*fakeaws.Stack, string) {
 	t.Helper()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: []fakeaws.Account{
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: []fakeaws.Account{
 		{ID: "222222222222", Name: "prod-web"}, {ID: "333333333333", Name: "staging"}, {ID: "444444444444", Name: "legacy"},
 	}})
 	t.Cleanup(stack.Close)
@@ -162,7 +162,7 @@ func TestDoctorCommand(t *testing.T) {
 
 // TestDoctorNamesCauses checks that doctor names each cause with a fix.
 func TestDoctorNamesCauses(t *testing.T) {
-	stack := fakeaws.Start(fakeaws.Options{Accounts: []fakeaws.Account{{ID: "222222222222", Name: "a"}}})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: []fakeaws.Account{{ID: "222222222222", Name: "a"}}})
 	t.Cleanup(stack.Close)
 	accounts := "TARGET_ACCOUNTS=" + stack.AccountsJSON()
 	tests := []struct {

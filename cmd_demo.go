@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,6 +58,9 @@ const (
 	demoDenied           = "security-audit"
 )
 
+// demoScript is the demo's default script: every account's S3 buckets.
+const demoScript = "resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\nresp"
+
 // demoCmd runs the whole flow against in-process fakes of AWS: a query_all
 // through the real code path (or, with --serve, the stdio MCP server).
 func demoCmd(ctx context.Context, args []string, stdin io.Reader, env cliEnv) error {
@@ -66,7 +70,7 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, env cliEnv) er
 	fs, _ := newFlagSet(programName+" demo", &cfg, noEnv, env.stderr)
 	serveMode := fs.Bool("serve", false, "run the stdio MCP server wired to the fakes (for Claude Desktop or the MCP Inspector)")
 	asJSON := fs.Bool("json", false, "print the query_all result as JSON")
-	command := fs.String("command", "aws s3api list-buckets", "AWS CLI command to fan out")
+	script := fs.String("script", demoScript, "Python script to fan out with aws___run_script (AWS through await call_boto3(...); the last expression is the answer)")
 	if err := fs.Parse(args); err != nil {
 		return parseError(err)
 	}
@@ -114,13 +118,14 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, env cliEnv) er
 
 	p := newPainter(env.stdout, env.getenv)
 	if !*asJSON {
-		fmt.Fprintf(env.stdout, "%s\n", p.bold(fmt.Sprintf("Demo: %q in %d accounts, through the real proxy against local fakes of AWS.", *command, len(ids))))
+		fmt.Fprintf(env.stdout, "%s\n", p.bold(fmt.Sprintf("Demo: a script in %d accounts, through the real proxy against local fakes of AWS:", len(ids))))
+		fmt.Fprintf(env.stdout, "    %s\n", strings.ReplaceAll(*script, "\n", "\n    "))
 		fmt.Fprintf(env.stdout, "Fakes: STS at %s (%s denies us), AWS MCP Server at %s (%s and %s are slow).\n\n",
 			stack.STSURL, demoDenied, stack.MCPURL, demoSlow1, demoSlow2)
 	}
 	progress, finish := progressReporter(env.stderr, len(ids), "query_all")
-	arguments, _ := json.Marshal(map[string]string{"cli_command": *command})
-	out, err := a.svc.QueryAll(ctx, proxy.QueryAllRequest{ToolName: proxy.CallAWSTool, Arguments: arguments}, progress)
+	arguments, _ := json.Marshal(map[string]string{"code": *script})
+	out, err := a.svc.QueryAll(ctx, proxy.QueryAllRequest{ToolName: proxy.RunScriptTool, Arguments: arguments}, progress)
 	finish()
 	if err != nil {
 		return err
@@ -131,7 +136,8 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, env cliEnv) er
 	if err := printResults(env.stdout, p, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "\nEach account's answer was signed with its own assumed-role credentials (%d AssumeRole calls, %d upstream sessions).\n",
+	fmt.Fprintf(env.stdout, "\nEach account's answer was signed with its own assumed-role credentials (%d AssumeRole calls, %d upstream sessions),\n"+
+		"under a read-only session policy that also denies secret reads: a write in the script fails with AccessDenied in every account.\n",
 		stack.STS.AssumeRoleCount(""), a.pool.SessionsOpened())
 	fmt.Fprintln(env.stdout, "Next: `go run . demo --serve` to use these fakes from an MCP client; see README for real accounts.")
 	return nil

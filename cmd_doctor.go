@@ -9,13 +9,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/proxy"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
@@ -178,7 +182,8 @@ func checkAccount(ctx context.Context, a *app, acct accounts.Account, haveBase b
 	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
-	creds, key, err := a.creds.For(actx, acct)
+	// The session query_all's scripts run in: STS checks its policies.
+	creds, key, err := a.creds.For(actx, acct, a.svc.FanoutPolicy(actx, acct))
 	if err == nil {
 		_, err = creds.Retrieve(actx)
 	}
@@ -204,7 +209,41 @@ func checkAccount(ctx context.Context, a *app, acct accounts.Account, haveBase b
 	}
 	up.OK = true
 	up.Detail = fmt.Sprintf("initialize + tools/list: %d tools in %s", len(tools), time.Duration(up.DurationMS)*time.Millisecond)
-	return []check{role, up}
+	return []check{role, up, checkDocumentedTools(acct, tools)}
+}
+
+// documentedTools are the upstream tools this program's descriptions and
+// README teach: the upstream must list them.
+var documentedTools = []string{proxy.RunScriptTool, proxy.GetTasksTool}
+
+// checkDocumentedTools flags a documented tool the upstream lacks, and
+// names the tools it offers.
+func checkDocumentedTools(acct accounts.Account, tools []mcp.Tool) check {
+	c := check{Name: "upstream tools", Account: acct.ID}
+	listed := map[string]bool{}
+	var names []string
+	for _, t := range tools {
+		listed[t.Name] = true
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	var missing []string
+	for _, n := range documentedTools {
+		if !listed[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		c.Detail = fmt.Sprintf("the AWS MCP Server does not list %s (it lists %s)", strings.Join(missing, ", "), strings.Join(names, ", "))
+		c.Fix = "check --endpoint: query_all's descriptions and README teach " + strings.Join(documentedTools, " and ") + "; list_tools shows what this endpoint offers"
+		return c
+	}
+	c.OK = true
+	c.Detail = strings.Join(names, ", ")
+	if listed[proxy.CallAWSTool] {
+		c.Detail += " (aws___call_aws is still listed here; the AWS MCP Server removed it on 2026-08-31)"
+	}
+	return c
 }
 
 func diagnoseAssumeRole(err error, a *app, acct accounts.Account, caller string) (detail, fix string) {

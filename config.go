@@ -65,6 +65,10 @@ type config struct {
 	DeniedTTL         time.Duration
 	AllowSecretFanout bool
 
+	// Pacing of each account's upstream requests (its quota).
+	AccountRPS         float64
+	AccountConcurrency int
+
 	// The team server (serve --http).
 	HTTPAddr       string
 	OIDCIssuer     string
@@ -112,6 +116,18 @@ func (e *envReader) integer(name string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil && e.err == nil {
 		e.err = fmt.Errorf("%s=%q: want a whole number", name, v)
+	}
+	return n
+}
+
+func (e *envReader) number(name string, def float64) float64 {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: want a number", name, v)
 	}
 	return n
 }
@@ -267,6 +283,9 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 		DeniedTTL:         env.duration("AWS_MCP_DENIED_TTL", auth.DefaultDeniedTTL),
 		AllowSecretFanout: env.boolean("AWS_MCP_ALLOW_SECRET_FANOUT", false),
 
+		AccountRPS:         env.number("AWS_MCP_ACCOUNT_RPS", upstream.DefaultAccountRPS),
+		AccountConcurrency: env.integer("AWS_MCP_ACCOUNT_CONCURRENCY", upstream.DefaultAccountConcurrency),
+
 		HTTPAddr:       env.str("AWS_MCP_HTTP_ADDR", ""),
 		OIDCIssuer:     env.str("AWS_MCP_OIDC_ISSUER", ""),
 		OIDCAudience:   env.str("AWS_MCP_OIDC_AUDIENCE", ""),
@@ -302,9 +321,9 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 	fs.StringVar(&cfg.OrgRole, "org-role", cfg.OrgRole, "role ARN to read Organizations through (management or delegated-admin account)")
 	fs.StringVar(&cfg.Profiles, "profiles", "", "glob of AWS config profiles; each is an account using that profile's own credentials")
 	fs.Var(listFlag{&cfg.Exclude}, "exclude", "account ids or name globs left out of every source (comma-separated, repeatable)")
-	fs.BoolVar(&cfg.ReadOnly, "read-only", cfg.ReadOnly, "pass a ReadOnlyAccess session policy on every AssumeRole and refuse write tools (env AWS_MCP_READ_ONLY)")
-	fs.StringVar(&cfg.SessionPolicyARN, "session-policy-arn", cfg.SessionPolicyARN, "session policy of --read-only (default arn:<partition>:iam::aws:policy/ReadOnlyAccess)")
-	fs.BoolVar(&cfg.AllowWriteFanout, "allow-write-fanout", cfg.AllowWriteFanout, "let query_all fan out tools that are not read-only")
+	fs.BoolVar(&cfg.ReadOnly, "read-only", cfg.ReadOnly, "pass a ReadOnlyAccess session policy on every AssumeRole and refuse write tools; scripts run bounded by it (env AWS_MCP_READ_ONLY)")
+	fs.StringVar(&cfg.SessionPolicyARN, "session-policy-arn", cfg.SessionPolicyARN, "managed read-only session policy of --read-only and of fan-out sessions (default arn:<partition>:iam::aws:policy/ReadOnlyAccess; env AWS_MCP_SESSION_POLICY_ARN)")
+	fs.BoolVar(&cfg.AllowWriteFanout, "allow-write-fanout", cfg.AllowWriteFanout, "let query_all fan out tools that are not read-only, and run scripts with the role's own permissions (env AWS_MCP_ALLOW_WRITE_FANOUT)")
 	fs.Var(byteSizeFlag{&cfg.MaxResponseBytes}, "max-response-bytes", "largest upstream answer accepted per account (e.g. 10MiB)")
 	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "debug, info, warn or error (env AWS_MCP_LOG_LEVEL); logs go to stderr")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (env AWS_MCP_LOG_FORMAT)")
@@ -317,7 +336,9 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 	fs.StringVar(&cfg.ResultsPrefix, "results-prefix", cfg.ResultsPrefix, "key prefix of stored results in the bucket (env AWS_MCP_RESULTS_PREFIX)")
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", cfg.MaxConcurrency, "the most workers a fan-out grows to when its accounts would not answer before its deadline (env AWS_MCP_MAX_CONCURRENCY)")
 	fs.Var(durationFlag{&cfg.DeniedTTL}, "denied-ttl", "how long an AccessDenied on AssumeRole is remembered before the role is tried again; 0 disables (env AWS_MCP_DENIED_TTL)")
-	fs.BoolVar(&cfg.AllowSecretFanout, "allow-secret-fanout", cfg.AllowSecretFanout, "let query_all fan out reads whose answer is a secret (env AWS_MCP_ALLOW_SECRET_FANOUT)")
+	fs.BoolVar(&cfg.AllowSecretFanout, "allow-secret-fanout", cfg.AllowSecretFanout, "let query_all fan out reads whose answer is a secret: no inline deny on fan-out sessions (env AWS_MCP_ALLOW_SECRET_FANOUT)")
+	fs.Float64Var(&cfg.AccountRPS, "account-rps", cfg.AccountRPS, "upstream requests a second per account, within the AWS MCP Server's quota (3 per account and Region); 0 is unpaced (env AWS_MCP_ACCOUNT_RPS)")
+	fs.IntVar(&cfg.AccountConcurrency, "account-concurrency", cfg.AccountConcurrency, "upstream requests in flight per account; 0 is unbounded (env AWS_MCP_ACCOUNT_CONCURRENCY)")
 	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "serve: MCP Streamable HTTP at ADDR/mcp for a team instead of stdio, e.g. :8080 (env AWS_MCP_HTTP_ADDR)")
 	fs.StringVar(&cfg.OIDCIssuer, "oidc-issuer", cfg.OIDCIssuer, "serve --http: OpenID provider whose bearer tokens are accepted (env AWS_MCP_OIDC_ISSUER)")
 	fs.StringVar(&cfg.OIDCAudience, "oidc-audience", cfg.OIDCAudience, "serve --http: this server's resource URI, the audience tokens must be issued for (env AWS_MCP_OIDC_AUDIENCE)")
@@ -374,6 +395,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("max-concurrency %d: want at most 4096", c.MaxConcurrency)
 	}
 	c.MaxConcurrency = max(c.MaxConcurrency, c.Concurrency)
+	if c.AccountRPS < 0 || c.AccountRPS > 1000 {
+		return fmt.Errorf("account-rps %g: want 0 (unpaced) to 1000", c.AccountRPS)
+	}
+	if c.AccountConcurrency < 0 || c.AccountConcurrency > 1024 {
+		return fmt.Errorf("account-concurrency %d: want 0 (unbounded) to 1024", c.AccountConcurrency)
+	}
 	if c.DeniedTTL < 0 {
 		return fmt.Errorf("denied-ttl %s: want zero or more", c.DeniedTTL)
 	}

@@ -169,7 +169,7 @@ func TestAssumeRoleOncePerAccount(t *testing.T) {
 
 	// 20 concurrent queries to one fresh account share one AssumeRole.
 	fresh := fakeaws.Account{ID: "300000000001", Name: "fresh"}
-	stack2 := fakeaws.Start(fakeaws.Options{Accounts: []fakeaws.Account{fresh}})
+	stack2 := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: []fakeaws.Account{fresh}})
 	t.Cleanup(stack2.Close)
 	stack2.STS.SetLatency(fresh.ID, 50*time.Millisecond)
 	p2 := startProxy(t, stack2, []string{accountsEnv(stack2)})

@@ -280,7 +280,7 @@ var callerIdentity = map[string]any{"cli_command": "aws sts get-caller-identity"
 // newStack starts fakes with n numbered accounts and stops them with the test.
 func newStack(t *testing.T, n int) *fakeaws.Stack {
 	t.Helper()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(n)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(n)})
 	t.Cleanup(stack.Close)
 	return stack
 }

@@ -26,7 +26,7 @@ func TestServeStdioLeavesNoGoroutines(t *testing.T) {
 		goleak.IgnoreTopFunction("os/signal.signal_recv"),
 		goleak.IgnoreTopFunction("os/signal.loop"))
 
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(5)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(5)})
 	defer stack.Close()
 	var cfg config
 	newFlagSet("test", &cfg, func(string) string { return "" }, io.Discard)

@@ -115,13 +115,15 @@ func build(ctx context.Context, cfg config, log *slog.Logger, w wiring) (*app, e
 	creds := &proxy.AccountCredentials{Roles: store, Profiles: profiles}
 
 	pool, err := upstream.NewPool(upstream.Options{
-		Endpoint:         cfg.Endpoint,
-		SigningRegion:    cfg.signingRegion(),
-		MaxResponseBytes: cfg.MaxResponseBytes,
-		Transport:        upstream.NewTransport(max(cfg.Concurrency, cfg.MaxConcurrency)),
-		MaxInFlight:      max(64, 4*cfg.Concurrency, cfg.MaxConcurrency),
-		Logger:           log,
-		ClientInfo:       mcp.Implementation{Name: "aws-mcp-multi-account", Version: version()},
+		Endpoint:           cfg.Endpoint,
+		SigningRegion:      cfg.signingRegion(),
+		MaxResponseBytes:   cfg.MaxResponseBytes,
+		Transport:          upstream.NewTransport(max(cfg.Concurrency, cfg.MaxConcurrency)),
+		MaxInFlight:        max(64, 4*cfg.Concurrency, cfg.MaxConcurrency),
+		AccountRPS:         cfg.AccountRPS,
+		AccountConcurrency: cfg.AccountConcurrency,
+		Logger:             log,
+		ClientInfo:         mcp.Implementation{Name: "aws-mcp-multi-account", Version: version()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)

@@ -48,6 +48,13 @@ type RoleTarget struct {
 	SourceIdentity string
 	// ReadOnly adds the Store's ReadOnlyPolicyARNs as session policies.
 	ReadOnly bool
+	// Policy is an inline session policy (JSON) passed as AssumeRole's
+	// Policy: the session may do only what the role's policies and every
+	// session policy together allow, and nothing a session policy denies.
+	Policy string
+	// Owner names who the credentials are for (a caller of a shared
+	// server): targets of different owners never share credentials.
+	Owner string
 }
 
 // Options configures a Store.
@@ -175,6 +182,9 @@ func (s *Store) ForRole(t RoleTarget) aws.CredentialsProvider {
 		}
 		if t.SourceIdentity != "" {
 			o.SourceIdentity = aws.String(t.SourceIdentity)
+		}
+		if t.Policy != "" {
+			o.Policy = aws.String(t.Policy)
 		}
 		seen := map[string]bool{}
 		for _, arn := range policies {

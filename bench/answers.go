@@ -16,10 +16,15 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/internal/fakes3"
 )
 
-// DescribeInstances is the fan-out of the budget scenario: every account
-// answers with its instances as the AWS CLI prints them (0 to 11 of about
-// 1.4 KB).
-var DescribeInstances = map[string]any{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": "aws ec2 describe-instances"}}
+// DescribeInstances is the fan-out of the budget scenario: a script whose
+// return_value is every account's DescribeInstances answer (0 to 11
+// instances of about 1.4 KB).
+var DescribeInstances = Script("resp = await call_boto3(service_name='ec2', operation_name='DescribeInstances')\nresp")
+
+// Script is a query_all of aws___run_script with code.
+func Script(code string) map[string]any {
+	return map[string]any{"tool_name": "aws___run_script", "arguments": map[string]any{"code": code}}
+}
 
 // BudgetResult is a default query_all over accounts answering
 // DescribeInstances, through the built stdio server, and what reading it
@@ -136,7 +141,7 @@ func MeasureBudget(ctx context.Context, binary string, fakes Fakes, c int, laten
 	}
 	res.PageMS = ms(time.Since(start))
 
-	projected, err := srv.Call(ctx, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": "aws ec2 describe-instances"},
+	projected, err := srv.Call(ctx, "query_all", map[string]any{"tool_name": DescribeInstances["tool_name"], "arguments": DescribeInstances["arguments"],
 		"jmespath": "Reservations[].Instances[].InstanceId", "max_bytes": 64 << 10})
 	if err != nil {
 		return nil, err
@@ -262,11 +267,11 @@ func MeasureLambda(ctx context.Context, bootstrap string, n int, latency time.Du
 }
 
 // DescribeInstancesEvent is the gateway event of a query_all: the
-// caller-identity call, or a bucket listing when the fakes pad answers.
+// caller-identity script, or a bucket listing when the fakes pad answers.
 func DescribeInstancesEvent(payload int) map[string]any {
-	cmd := "aws sts get-caller-identity"
+	op := "sts', operation_name='GetCallerIdentity"
 	if payload > 0 {
-		cmd = "aws s3api list-buckets"
+		op = "s3', operation_name='ListBuckets"
 	}
-	return map[string]any{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": cmd}}
+	return Script("resp = await call_boto3(service_name='" + op + "')\nresp")
 }

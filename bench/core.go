@@ -90,7 +90,9 @@ func NewCore(urls URLs, o CoreOptions) (*Core, error) {
 		BaseEndpoint: aws.String(urls.STS),
 		Credentials:  credentials.NewStaticCredentialsProvider(fakeaws.BaseAccessKeyID, fakeaws.BaseSecretAccessKey, ""),
 	})
-	store := auth.NewStore(stsClient)
+	store := auth.NewStore(stsClient, func(o *auth.Options) {
+		o.ReadOnlyPolicyARNs = []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}
+	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pool, err := upstream.NewPool(upstream.Options{
 		Endpoint:         urls.MCP,
@@ -126,8 +128,8 @@ func (c *Core) CloseIdleConnections() {
 
 // CallerIdentity is the read-only upstream call every benchmark fans out.
 var CallerIdentity = proxy.QueryAllRequest{
-	ToolName:  "aws___call_aws",
-	Arguments: []byte(`{"cli_command":"aws sts get-caller-identity"}`),
+	ToolName:  "aws___run_script",
+	Arguments: []byte(`{"code":"resp = await call_boto3(service_name='sts', operation_name='GetCallerIdentity')\nresp"}`),
 }
 
 // trustFakes makes a transport trust the fakes' TLS certificate.

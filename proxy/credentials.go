@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,15 +29,20 @@ type AccountCredentials struct {
 // For returns the account's credentials provider for the context's caller,
 // and a key naming those credentials: calls with the same key may share an
 // upstream session.
-func (c *AccountCredentials) For(ctx context.Context, a accounts.Account) (aws.CredentialsProvider, string, error) {
+//
+// A profile account signs with its profile's own credentials, which carry
+// no session policy: the caller checks that the call needs none.
+func (c *AccountCredentials) For(ctx context.Context, a accounts.Account, p SessionPolicy) (aws.CredentialsProvider, string, error) {
 	if a.Profile != "" && c.Profiles != nil {
-		p, err := c.Profiles.ForProfile(ctx, a.Profile)
-		return p, a.ID, err
+		prov, err := c.Profiles.ForProfile(ctx, a.Profile)
+		return prov, a.ID, err
 	}
 	t := roleTarget(ctx, a)
+	t.ReadOnly = t.ReadOnly || p.ReadOnly
+	t.Policy = p.Inline
 	key := a.ID
-	if t.SessionName != "" || t.SourceIdentity != "" || t.ReadOnly {
-		key = fmt.Sprintf("%s|%s|%s|%t", a.ID, t.SessionName, t.SourceIdentity, t.ReadOnly)
+	if t.SessionName != "" || t.SourceIdentity != "" || t.ReadOnly || t.Policy != "" || t.Owner != "" {
+		key = fmt.Sprintf("%s|%s|%s|%s|%t|%x", a.ID, t.Owner, t.SessionName, t.SourceIdentity, t.ReadOnly, sha256.Sum256([]byte(t.Policy)))
 	}
 	return c.Roles.ForRole(t), key, nil
 }
@@ -62,7 +68,7 @@ func (c *AccountCredentials) RoleARN(a accounts.Account) string {
 func roleTarget(ctx context.Context, a accounts.Account) auth.RoleTarget {
 	t := auth.RoleTarget{AccountID: a.ID, RoleName: a.RoleName, ExternalID: a.ExternalID, Duration: a.SessionDuration}
 	if caller := CallerFrom(ctx); caller != nil {
-		t.SessionName, t.SourceIdentity = caller.SessionName, caller.SourceIdentity
+		t.Owner, t.SessionName, t.SourceIdentity = caller.ID, caller.SessionName, caller.SourceIdentity
 		if caller.Scope != nil {
 			acc, _ := caller.Scope.Access(a)
 			t.ReadOnly = acc.ReadOnly

@@ -1,18 +1,13 @@
 package proxy
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-
-	"github.com/centralops/aws-mcp-multi-account/accounts"
-	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
 // CallAWSTool is the upstream tool that runs an AWS CLI command; its
@@ -146,32 +141,6 @@ func splitCommand(command string) ([]string, bool) {
 	return words, true
 }
 
-// classify reports whether a call of tool with args is read-only. For
-// aws___call_aws the CLI command decides; other tools are read-only when the
-// upstream annotates them readOnlyHint: true. When need is set and the
-// annotations are not cached yet, they are fetched with tools/list through
-// one of the selected accounts; otherwise an unknown tool counts as a write.
-func (s *Service) classify(ctx context.Context, selected []accounts.Account, tool string, args json.RawMessage, need bool) (bool, error) {
-	if tool == CallAWSTool {
-		return IsReadOnlyCommand(cliCommand(args)), nil
-	}
-	if t, ok := s.tools.get(tool); ok {
-		return readOnlyHint(t), nil
-	}
-	if !need {
-		return false, nil
-	}
-	tools, err := s.upstreamTools(ctx, selected)
-	if err != nil {
-		return false, fmt.Errorf("cannot tell whether %s is read-only: %w", tool, err)
-	}
-	t, ok := tools[tool]
-	if !ok {
-		return false, fmt.Errorf("the AWS MCP Server has no tool %q (list_tools shows the tools it offers)", tool)
-	}
-	return readOnlyHint(t), nil
-}
-
 func readOnlyHint(t mcp.Tool) bool {
 	return t.Annotations.ReadOnlyHint != nil && *t.Annotations.ReadOnlyHint
 }
@@ -205,119 +174,63 @@ func writeRefusal(tool string, args json.RawMessage, why string) string {
 	return fmt.Sprintf("%s is not read-only, and %s", what, why)
 }
 
-// upstreamTools returns the upstream's tools by name, listing them once per
-// process through the first of candidates that answers.
-func (s *Service) upstreamTools(ctx context.Context, candidates []accounts.Account) (map[string]mcp.Tool, error) {
-	return s.tools.load(ctx, func(ctx context.Context) ([]mcp.Tool, error) {
-		var lastErr error
-		for i, a := range candidates {
-			if i == 3 {
-				break
-			}
-			tools, err := s.listTools(ctx, a)
-			if err == nil {
-				return tools, nil
-			}
-			lastErr = err
-		}
-		if lastErr == nil {
-			lastErr = errors.New("no account to list the upstream tools with")
-		}
-		return nil, lastErr
-	})
-}
-
-// listTools lists the upstream tools through one account.
-func (s *Service) listTools(ctx context.Context, a accounts.Account) ([]mcp.Tool, error) {
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	target, _, err := s.credentials(ctx, a)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
-	}
-	tools, err := s.pool.ListTools(upstream.WithTenant(ctx, ownerOf(ctx)), target)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
-	}
-	return tools, nil
-}
-
-// ListTools returns the upstream's tools as seen through one account: the
-// given one, or the first configured. It refreshes the annotation cache.
-func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, accounts.Account, error) {
-	var acct accounts.Account
-	if accountID != "" {
-		a, err := s.lookup(ctx, accountID)
-		if err != nil {
-			return nil, acct, err
-		}
-		acct = a
-	} else {
-		all, _, err := s.listAccounts(ctx)
-		if err != nil {
-			return nil, acct, err
-		}
-		if all, err = s.inScope(ctx, all); err != nil {
-			return nil, acct, err
-		}
-		if len(all) == 0 {
-			return nil, acct, errors.New("no accounts are configured")
-		}
-		acct = all[0]
-	}
-	tools, err := s.listTools(ctx, acct)
-	if err != nil {
-		return nil, acct, err
-	}
-	s.tools.set(tools)
-	return tools, acct, nil
-}
-
 // ErrSecretRefused is returned when query_all refuses a read whose answer
 // is a secret.
 var ErrSecretRefused = errors.New("refused")
 
-// SecretRead is an AWS CLI operation whose answer is, or carries, a secret.
+// SecretRead is an AWS operation whose answer is, or carries, a secret.
 type SecretRead struct {
+	// Service and Operation name it as the AWS CLI does.
 	Service, Operation string
 	// When, if set, is the option that makes the answer secret
 	// ("--with-decryption"); Unless, if set, is the one that keeps the
 	// secret out of it ("--hide-password").
 	When, Unless string
+	// Action is the IAM action that the fan-out session policy denies
+	// for it ("" where no IAM action separates the secret from the read).
+	Action string
 }
 
-// SecretReads are the read operations query_all refuses to fan out unless
+// SecretReads are the reads fan-outs do not run unless
 // --allow-secret-fanout is set: one prompt-injected call would otherwise
-// pull every account's secrets into the agent's context. query, in one
-// explicit account, may still run them.
+// pull every account's secrets into the agent's context. For
+// aws___call_aws the CLI command is checked before the call; for every
+// IAM-bounded tool (aws___run_script too) their actions are denied by the
+// fan-out session's inline policy (SecretDenyPolicy), so IAM refuses them
+// in each account. query, in one explicit account, may still run them.
 var SecretReads = []SecretRead{
-	{Service: "secretsmanager", Operation: "get-secret-value"},
-	{Service: "secretsmanager", Operation: "batch-get-secret-value"},
-	{Service: "ssm", Operation: "get-parameter", When: "--with-decryption"},
-	{Service: "ssm", Operation: "get-parameters", When: "--with-decryption"},
-	{Service: "ssm", Operation: "get-parameters-by-path", When: "--with-decryption"},
-	{Service: "ssm", Operation: "get-parameter-history", When: "--with-decryption"},
-	{Service: "ecr", Operation: "get-login-password"},
-	{Service: "ecr", Operation: "get-authorization-token"},
-	{Service: "ecr-public", Operation: "get-login-password"},
-	{Service: "ecr-public", Operation: "get-authorization-token"},
-	{Service: "ec2", Operation: "get-password-data"},
-	{Service: "sts", Operation: "get-session-token"},
-	{Service: "sts", Operation: "get-federation-token"},
-	{Service: "lambda", Operation: "get-function"},               // a code download URL
-	{Service: "lambda", Operation: "get-function-configuration"}, // environment variables
-	{Service: "codeartifact", Operation: "get-authorization-token"},
-	{Service: "redshift", Operation: "get-cluster-credentials"},
-	{Service: "redshift", Operation: "get-cluster-credentials-with-iam"},
-	{Service: "redshift-serverless", Operation: "get-credentials"},
-	{Service: "lightsail", Operation: "get-relational-database-master-user-password"},
-	{Service: "lightsail", Operation: "get-instance-access-details"},
-	{Service: "sso", Operation: "get-role-credentials"},
+	{Service: "secretsmanager", Operation: "get-secret-value", Action: "secretsmanager:GetSecretValue"},
+	{Service: "secretsmanager", Operation: "batch-get-secret-value", Action: "secretsmanager:BatchGetSecretValue"},
+	// A SecureString's value is decrypted with KMS: denying kms:Decrypt
+	// keeps ssm:GetParameter* (and every other envelope) encrypted.
+	{Service: "ssm", Operation: "get-parameter", When: "--with-decryption", Action: "kms:Decrypt"},
+	{Service: "ssm", Operation: "get-parameters", When: "--with-decryption", Action: "kms:Decrypt"},
+	{Service: "ssm", Operation: "get-parameters-by-path", When: "--with-decryption", Action: "kms:Decrypt"},
+	{Service: "ssm", Operation: "get-parameter-history", When: "--with-decryption", Action: "kms:Decrypt"},
+	{Service: "ecr", Operation: "get-login-password", Action: "ecr:GetAuthorizationToken"},
+	{Service: "ecr", Operation: "get-authorization-token", Action: "ecr:GetAuthorizationToken"},
+	{Service: "ecr-public", Operation: "get-login-password", Action: "ecr-public:GetAuthorizationToken"},
+	{Service: "ecr-public", Operation: "get-authorization-token", Action: "ecr-public:GetAuthorizationToken"},
+	{Service: "ec2", Operation: "get-password-data", Action: "ec2:GetPasswordData"},
+	{Service: "sts", Operation: "get-session-token", Action: "sts:GetSessionToken"},
+	{Service: "sts", Operation: "get-federation-token", Action: "sts:GetFederationToken"},
+	{Service: "lambda", Operation: "get-function", Action: "lambda:GetFunction"},                            // a code download URL
+	{Service: "lambda", Operation: "get-function-configuration", Action: "lambda:GetFunctionConfiguration"}, // environment variables
+	{Service: "codeartifact", Operation: "get-authorization-token", Action: "codeartifact:GetAuthorizationToken"},
+	{Service: "redshift", Operation: "get-cluster-credentials", Action: "redshift:GetClusterCredentials*"},
+	{Service: "redshift", Operation: "get-cluster-credentials-with-iam", Action: "redshift:GetClusterCredentials*"},
+	{Service: "redshift-serverless", Operation: "get-credentials", Action: "redshift-serverless:GetCredentials"},
+	{Service: "lightsail", Operation: "get-relational-database-master-user-password", Action: "lightsail:GetRelationalDatabaseMasterUserPassword"},
+	{Service: "lightsail", Operation: "get-instance-access-details", Action: "lightsail:GetInstanceAccessDetails"},
+	{Service: "sso", Operation: "get-role-credentials", Action: "sso:GetRoleCredentials"},
+	// API Gateway authorizes GET on the key resource, with or without its
+	// value; Glue's GetConnection returns the password unless asked not
+	// to. IAM cannot tell these apart from the plain read: the CLI check
+	// covers aws___call_aws, and Glue's reads are denied whole.
 	{Service: "apigateway", Operation: "get-api-key", When: "--include-value"},
 	{Service: "apigateway", Operation: "get-api-keys", When: "--include-values"},
-	{Service: "glue", Operation: "get-connection", Unless: "--hide-password"},
-	{Service: "glue", Operation: "get-connections", Unless: "--hide-password"},
+	{Service: "glue", Operation: "get-connection", Unless: "--hide-password", Action: "glue:GetConnection"},
+	{Service: "glue", Operation: "get-connections", Unless: "--hide-password", Action: "glue:GetConnections"},
 }
 
 // inputOptions pass request parameters as a document, so any parameter,

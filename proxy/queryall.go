@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,8 +163,12 @@ func (s *Service) planQueryAll(ctx context.Context, req QueryAllRequest) (*plan,
 
 // guardFanout refuses, before any call, a fan-out of a tool that is not
 // read-only where the write guard or read-only mode forbids it, and one of
-// a secret-bearing read unless that is allowed. It returns whether the
-// call is read-only.
+// a secret-bearing read unless that is allowed. A tool bounded by IAM
+// (aws___run_script, aws___call_aws) is not refused for what it might do:
+// it runs in each account under the fan-out session, whose session
+// policies let IAM deny writes and secret reads there; for
+// aws___call_aws, the CLI command is also checked here, as a first line.
+// It returns whether the call is read-only by its own nature.
 func (s *Service) guardFanout(ctx context.Context, selected []accounts.Account, req QueryAllRequest) (bool, error) {
 	guarded := false
 	var readOnlyAcct *accounts.Account
@@ -174,11 +179,19 @@ func (s *Service) guardFanout(ctx context.Context, selected []accounts.Account, 
 		}
 		guarded = guarded || acc.ReadOnly || !acc.AllowWriteFanout
 	}
-	readOnly, err := s.classify(ctx, selected, req.ToolName, req.Arguments, guarded)
-	if err != nil {
-		return false, err
+	// The cheap checks of an AWS CLI command come first: no network call.
+	cheapRefusal := guarded && req.ToolName == CallAWSTool && !IsReadOnlyCommand(cliCommand(req.Arguments))
+	readOnly := false
+	if !cheapRefusal {
+		if err := s.guardSecrets(req.ToolName, req.Arguments); err != nil {
+			return false, err
+		}
+		var err error
+		if readOnly, err = s.classify(ctx, selected, req.ToolName, req.Arguments, guarded, true); err != nil {
+			return false, err
+		}
 	}
-	if guarded && !readOnly {
+	if guarded && !readOnly && req.ToolName != RunScriptTool {
 		why := "query_all fans out only read-only tools; set --allow-write-fanout (AWS_MCP_ALLOW_WRITE_FANOUT=true) to lift this guard, or use query for one account"
 		if readOnlyAcct != nil {
 			why = s.modeFor(ctx, *readOnlyAcct).readOnlyWhy
@@ -186,9 +199,6 @@ func (s *Service) guardFanout(ctx context.Context, selected []accounts.Account, 
 			why = "query_all fans out only read-only tools unless the access policy allows write fan-out in every selected account; use query for one account"
 		}
 		return false, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, why))
-	}
-	if err := s.guardSecrets(req.ToolName, req.Arguments); err != nil {
-		return false, err
 	}
 	return readOnly, nil
 }
@@ -337,6 +347,9 @@ func (r *run) snapshot() *QueryAllResult {
 		}
 	}
 	out := &QueryAllResult{ToolName: r.p.req.ToolName, JMESPath: r.p.proj.String(), Results: entries, Warnings: r.p.warnings}
+	if w := r.deniedNote(entries); w != "" {
+		out.Warnings = append(append([]string(nil), out.Warnings...), w)
+	}
 	out.Count()
 	concurrency := min(r.s.cfg.Concurrency, len(r.p.targets))
 	if r.fan != nil {
@@ -345,6 +358,25 @@ func (r *run) snapshot() *QueryAllResult {
 	out.Summary.Accounts, out.Summary.Regions = len(r.p.selected), r.p.regions
 	out.Summary.Concurrency, out.Summary.DurationMS, out.Summary.ResultID = concurrency, elapsed, r.id
 	return out
+}
+
+// deniedNote says once why an IAM-bounded fan-out met AccessDenied: its
+// session policies refuse writes and secret reads.
+func (r *run) deniedNote(entries []Result) string {
+	if !iamBounded(r.p.req.ToolName) {
+		return ""
+	}
+	for _, e := range entries {
+		if e.ErrorCode != CodeAccessDenied || strings.HasPrefix(e.Error, "assume role") {
+			continue
+		}
+		if r.s.cfg.AllowWriteFanout && !r.s.cfg.ReadOnly {
+			return "query_all runs scripts without secret reads (a session policy denies them): AccessDenied above is IAM refusing such a read, or the role's own policies refusing the call."
+		}
+		return "query_all runs scripts in a read-only fan-out session (the managed read-only policy, and a deny of secret reads): " +
+			"AccessDenied above is IAM refusing a write or a secret read. Use query for a change in one account."
+	}
+	return ""
 }
 
 // answer is the answer as it stands, projected: a tool's failure keeps its
@@ -380,7 +412,7 @@ func (s *Service) runTarget(ctx context.Context, p *plan, i int) (res Result) {
 	case ctx.Err() != nil:
 		return failed(CodeCancelled, "cancelled before the account was queried")
 	}
-	return s.call(ctx, t.acct, t.region, p.req.ToolName, p.req.Arguments, p.readOnly)
+	return s.call(ctx, t.acct, t.region, callSpec{tool: p.req.ToolName, args: p.req.Arguments, readOnly: p.readOnly, fanout: true})
 }
 
 // requestRegions validates a call's region arguments; nil means each

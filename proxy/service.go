@@ -71,7 +71,8 @@ type Credentials interface {
 	// For returns the provider whose credentials sign the account's calls,
 	// and a key naming them: calls with the same key share an upstream
 	// session.
-	For(ctx context.Context, a accounts.Account) (aws.CredentialsProvider, string, error)
+	// p is the session policy the credentials must carry.
+	For(ctx context.Context, a accounts.Account, p SessionPolicy) (aws.CredentialsProvider, string, error)
 	// SessionName names the account's credentials in audit lines: the
 	// RoleSessionName CloudTrail records, or the profile.
 	SessionName(ctx context.Context, a accounts.Account) string
@@ -162,6 +163,11 @@ const (
 	CodeUpstream       = "upstream"
 	CodeToolError      = "tool_error"
 	CodeResponseTooBig = "response_too_large"
+	// CodeNoSessionPolicy: the account's own credentials cannot carry the
+	// session policy the call needs (a --profiles account).
+	CodeNoSessionPolicy = "no_session_policy"
+	// CodeTaskExpired: the upstream forgot a script's task before it ended.
+	CodeTaskExpired = "task_expired"
 )
 
 // Result is one account's (and region's) answer: status, the upstream
@@ -217,14 +223,20 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) (QueryResult, err
 		return QueryResult{}, fmt.Errorf("region %q is not a valid AWS region name", region)
 	}
 	mode := s.modeFor(ctx, acct)
-	readOnly, err := s.classify(ctx, []accounts.Account{acct}, req.ToolName, req.Arguments, mode.readOnly)
-	if err != nil {
-		return QueryResult{}, err
+	readOnly := false
+	// An AWS CLI command that writes is refused in read-only mode before
+	// any network call.
+	if !(mode.readOnly && req.ToolName == CallAWSTool && !IsReadOnlyCommand(cliCommand(req.Arguments))) {
+		if readOnly, err = s.classify(ctx, []accounts.Account{acct}, req.ToolName, req.Arguments, mode.readOnly, false); err != nil {
+			return QueryResult{}, err
+		}
 	}
-	if mode.readOnly && !readOnly {
+	// A script is bounded by IAM: in read-only mode its session carries the
+	// read-only policy. Any other tool that is not read-only is refused.
+	if mode.readOnly && !readOnly && req.ToolName != RunScriptTool {
 		return QueryResult{}, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, mode.readOnlyWhy))
 	}
-	res := s.call(ctx, acct, region, req.ToolName, req.Arguments, readOnly)
+	res := s.call(ctx, acct, region, callSpec{tool: req.ToolName, args: req.Arguments, readOnly: readOnly})
 	out := QueryResult{Result: proj.Entry(res), Raw: res.Data, JMESPath: proj.String()}
 	if s.store != nil {
 		a := &results.Answer{ToolName: req.ToolName, JMESPath: proj.String(), Results: []Result{res.WithText()}}
@@ -245,29 +257,65 @@ func (s *Service) defaultRegions(a accounts.Account) []string {
 	return []string{s.cfg.DefaultRegion}
 }
 
+// callSpec is one upstream call: the tool, its arguments, whether it is
+// read-only by its own nature (it may be retried), and whether it is part
+// of a fan-out (IAM-bounded tools then run in the fan-out session).
+type callSpec struct {
+	tool     string
+	args     json.RawMessage
+	readOnly bool
+	fanout   bool
+}
+
 // call runs one tool call in one account and region, bounded by the
-// per-account timeout, and logs one audit line.
-func (s *Service) call(ctx context.Context, acct accounts.Account, region, tool string, args json.RawMessage, readOnly bool) Result {
+// per-account timeout, and logs one audit line. A script's task is polled
+// to its end, and a script's error answer is an error entry.
+func (s *Service) call(ctx context.Context, acct accounts.Account, region string, c callSpec) Result {
 	start := time.Now()
 	res := Result{AccountID: acct.ID, Name: acct.Name, Region: region}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 
-	data, err := s.invoke(ctx, acct, region, tool, args, readOnly)
+	acc, _ := s.access(ctx, acct)
+	policy := s.policyFor(acc, c.tool, c.fanout)
+	var data json.RawMessage
+	var err error
+	if acct.Profile != "" && iamBounded(c.tool) && !policy.none() && !c.readOnly {
+		err = fmt.Errorf("%w: account %s signs with the credentials of profile %q, which cannot carry the session policy that keeps %s %s; query it with query%s, or configure it as a role account",
+			ErrNoSessionPolicy, acct.ID, acct.Profile, c.tool, boundWhat(policy), unlessWrite(c.fanout))
+	} else {
+		data, err = s.invoke(ctx, acct, region, c, policy)
+	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	switch {
 	case err != nil:
 		res.Status, res.ErrorCode, res.Error = StatusError, classifyError(ctx, err), describeError(ctx, err, time.Since(start))
 	default:
 		res.Data = data
-		if text, isErr := toolOutcome(data); isErr {
+		if code, text, failed := scriptOutcome(data); failed {
+			res.Status, res.ErrorCode, res.Error = StatusError, code, text
+		} else if text, isErr := toolOutcome(data); isErr {
 			res.Status, res.ErrorCode, res.Error = StatusError, CodeToolError, "tool error: "+text
 		} else {
 			res.Status = StatusSuccess
 		}
 	}
-	s.audit(ctx, acct, tool, res, time.Since(start))
+	s.audit(ctx, acct, c.tool, res, time.Since(start))
 	return res
+}
+
+func boundWhat(p SessionPolicy) string {
+	if p.ReadOnly {
+		return "read-only and secret-free"
+	}
+	return "secret-free"
+}
+
+func unlessWrite(fanout bool) string {
+	if fanout {
+		return " (with --allow-write-fanout and --allow-secret-fanout a fan-out needs no session policy)"
+	}
+	return ""
 }
 
 // audit logs one structured line per upstream call, fit for CloudWatch.
@@ -306,7 +354,7 @@ func (e *CredentialsError) Unwrap() error { return e.Err }
 // credentials returns the account's upstream target (its retrieved-once
 // provider and session key) and its current credentials; an AssumeRole
 // failure stays an AssumeRoleError.
-func (s *Service) credentials(ctx context.Context, acct accounts.Account) (upstream.Target, aws.Credentials, error) {
+func (s *Service) credentials(ctx context.Context, acct accounts.Account, p SessionPolicy) (upstream.Target, aws.Credentials, error) {
 	wrap := func(err error) error {
 		var assume *auth.AssumeRoleError
 		if errors.As(err, &assume) || ctx.Err() != nil {
@@ -314,7 +362,7 @@ func (s *Service) credentials(ctx context.Context, acct accounts.Account) (upstr
 		}
 		return &CredentialsError{AccountID: acct.ID, Err: err}
 	}
-	creds, key, err := s.creds.For(ctx, acct)
+	creds, key, err := s.creds.For(ctx, acct, p)
 	if err != nil {
 		return upstream.Target{}, aws.Credentials{}, wrap(err)
 	}
@@ -325,20 +373,30 @@ func (s *Service) credentials(ctx context.Context, acct accounts.Account) (upstr
 	return upstream.Target{AccountID: acct.ID, Key: key, Credentials: creds}, c, nil
 }
 
-// invoke gets the account's credentials, then calls the tool upstream.
-func (s *Service) invoke(ctx context.Context, acct accounts.Account, region, tool string, args json.RawMessage, readOnly bool) (json.RawMessage, error) {
+// invoke gets the account's credentials with the session policy, then
+// calls the tool upstream, polling a script's task to its end.
+func (s *Service) invoke(ctx context.Context, acct accounts.Account, region string, c callSpec, p SessionPolicy) (json.RawMessage, error) {
 	// Retrieve first, so an AssumeRole failure is reported as such rather
 	// than as a failed HTTP request.
-	target, c, err := s.credentials(ctx, acct)
+	target, creds, err := s.credentials(ctx, acct, p)
 	if err != nil {
 		return nil, err
 	}
-	s.log.Debug("credentials ready", "account", acct.ID, "source", c.Source, slog.Time("expires", c.Expires))
-	s.log.Debug("calling upstream tool", "account", acct.ID, "region", region, "tool", tool, "arguments_bytes", len(args), "read_only", readOnly)
+	// A call whose session is read-only by IAM may be retried like a read.
+	idempotent := c.readOnly || (iamBounded(c.tool) && p.ReadOnly)
+	s.log.Debug("credentials ready", "account", acct.ID, "source", creds.Source, slog.Time("expires", creds.Expires))
+	s.log.Debug("calling upstream tool", "account", acct.ID, "region", region, "tool", c.tool, "arguments_bytes", len(c.args),
+		"read_only", idempotent, "session_policy", !p.none())
+	args := c.args
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	}
-	return s.pool.CallTool(upstream.WithTenant(ctx, ownerOf(ctx)), target, tool, args, region, readOnly)
+	ctx = upstream.WithTenant(ctx, ownerOf(ctx))
+	data, err := s.pool.CallTool(ctx, target, c.tool, args, region, idempotent)
+	if err != nil || c.tool != RunScriptTool {
+		return data, err
+	}
+	return s.awaitTask(ctx, target, region, data)
 }
 
 // toolOutcome reports whether an upstream result is a tool error, and its
@@ -371,6 +429,10 @@ func classifyError(ctx context.Context, err error) string {
 		return CodeCredentials
 	case errors.As(err, &credErr):
 		return CodeCredentials
+	case errors.Is(err, ErrNoSessionPolicy):
+		return CodeNoSessionPolicy
+	case errors.Is(err, errTaskExpired):
+		return CodeTaskExpired
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout
 	case ctx.Err() != nil, errors.Is(err, context.Canceled):

@@ -66,7 +66,7 @@ func queryAll(t *testing.T, svc *Service) *QueryAllResult {
 
 func TestSTSThrottlingIsRetriedBySDK(t *testing.T) {
 	t.Parallel()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(3)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(3)})
 	defer stack.Close()
 	throttled := stack.Accounts[1].ID
 	stack.STS.Throttle(throttled, 2)
@@ -84,7 +84,7 @@ func TestSTSThrottlingIsRetriedBySDK(t *testing.T) {
 // once less than 5 minutes of their life remain, and reused until then.
 func TestCredentialsRefreshBeforeTheExpiryWindow(t *testing.T) {
 	t.Parallel()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(2)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(2)})
 	defer stack.Close()
 	// 300 ms of use before the 5-minute window starts.
 	stack.STS.SetLifetime(5*time.Minute + 300*time.Millisecond)
@@ -107,7 +107,7 @@ func TestCredentialsRefreshBeforeTheExpiryWindow(t *testing.T) {
 // cache still holds them get one refresh and retry.
 func TestExpiredTokenFromUpstreamRefreshesOnce(t *testing.T) {
 	t.Parallel()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(2)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(2)})
 	defer stack.Close()
 	svc, _ := testService(t, stack, Config{})
 	queryAll(t, svc)
@@ -129,11 +129,13 @@ func TestExpiredTokenFromUpstreamRefreshesOnce(t *testing.T) {
 // get a clear error.
 func TestSTSUnavailable(t *testing.T) {
 	t.Parallel()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(4)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(4)})
 	defer stack.Close()
 	svc, _ := testService(t, stack, Config{})
 	warm := stack.Accounts[0]
-	if res, err := svc.Query(context.Background(), QueryRequest{AccountID: warm.ID, ToolName: CallAWSTool, Arguments: callerArgs}); err != nil || res.Status != StatusSuccess {
+	// A fan-out runs in the fan-out session of each account: warm that one.
+	if res, err := svc.QueryAll(context.Background(), QueryAllRequest{ToolName: CallAWSTool, Arguments: callerArgs,
+		Selector: accounts.Selector{Accounts: []string{warm.ID}}}, nil); err != nil || res.Summary.Succeeded != 1 {
 		t.Fatal(res, err)
 	}
 	stack.STS.SetUnavailable(true)
@@ -155,7 +157,7 @@ func TestSTSUnavailable(t *testing.T) {
 // flight and still reports every target.
 func TestCancelledFanOutLosesNoResult(t *testing.T) {
 	t.Parallel()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(40)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(40)})
 	defer stack.Close()
 	stack.MCP.SetDefaultLatency(time.Minute)
 	svc, _ := testService(t, stack, Config{Concurrency: 8})
@@ -194,7 +196,7 @@ func TestCancelledFanOutLosesNoResult(t *testing.T) {
 
 func TestProgressIsReportedPerTarget(t *testing.T) {
 	t.Parallel()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(5)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(5)})
 	defer stack.Close()
 	svc, _ := testService(t, stack, Config{Concurrency: 2})
 	var calls, last atomic.Int64

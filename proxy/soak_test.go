@@ -27,7 +27,7 @@ func TestSoak(t *testing.T) {
 		duration = d
 	}
 	baseline := runtime.NumGoroutine()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(200)})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(200)})
 	stack.MCP.RecordCalls(false)
 	svc, pool := testService(t, stack, Config{Concurrency: 32, Timeout: 2 * time.Second})
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -24,14 +24,14 @@ const (
 // QueryTool calls an upstream tool in one account.
 func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolQuery,
-		"Run one AWS MCP Server tool (see list_tools; e.g. aws___call_aws with {\"cli_command\": \"aws s3api list-buckets\"}) "+
-			"in one account, with credentials of the role assumed there. Returns the tool's result unchanged when it fits "+
+		"Run one AWS MCP Server tool in one account, with credentials of the role assumed there. "+upstreamNote(s)+
+			" Returns the tool's result unchanged when it fits "+
 			"the byte budget (max_bytes); a longer answer is cut, and get_result with the result_id and offset reads the "+
-			"rest without calling AWS again. jmespath projects the answer server-side (AWS CLI --query semantics); the "+
-			"AWS CLI's own --query inside cli_command works too (the upstream applies it). "+modeNote(s.cfg),
+			"rest without calling AWS again. jmespath projects the answer server-side (AWS CLI --query semantics; for a "+
+			"script, it applies to the script's return_value). "+queryModeNote(s.cfg),
 		json.RawMessage(`{"type": "object", "properties": {
 		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "12-digit id of a configured account (see list_accounts)."},
-		"tool_name": {"type": "string", "description": "Upstream tool name, e.g. aws___call_aws."},
+		"tool_name": {"type": "string", "description": "Upstream tool name, as list_tools names it."},
 		"arguments": {"type": "object", "description": "Arguments of the upstream tool."},
 		"region": {"type": "string", "description": "Target AWS region, e.g. us-west-2 (default: the account's or the server's default)."},`+
 			jmespathProperty+`,`+budgetProperty+`

@@ -14,18 +14,18 @@ import (
 // QueryAllTool fans an upstream tool out over the selected accounts.
 func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolQueryAll,
-		"Run one AWS MCP Server tool in every selected account (and region) in parallel. Returns one entry per "+
+		"Run one AWS MCP Server tool in every selected account (and region) in parallel. "+upstreamNote(s)+" Returns one entry per "+
 			"account (per account and region when regions is given) with status success, error or pending, and a "+
 			"summary; one account's failure does not fail the call. The answer fits a byte budget (max_bytes): every "+
 			"account is named with its status, identical answers and identical errors are grouped, and answers that do "+
 			"not fit are left out but kept under the result_id, for get_result to read without calling AWS again. To "+
 			"see what you need from every account at once, project the answers: jmespath applies a JMESPath expression "+
-			"to each account's JSON answer (AWS CLI --query semantics), e.g. \"Reservations[].Instances[].InstanceId\", "+
-			"\"length(Buckets)\"; the AWS CLI's own --query inside cli_command works too (the upstream applies it). "+
+			"to each account's JSON answer (AWS CLI --query semantics; for a script, to its return_value), e.g. "+
+			"\"Reservations[].Instances[].InstanceId\", \"length(Buckets)\". "+
 			"The call answers within reply_within_s with the accounts that have finished; slower ones are pending and "+
 			"finish in the background, and get_result shows them. "+modeNote(s.cfg)+" "+secretNote(s.cfg),
 		json.RawMessage(`{"type": "object", "properties": {
-		"tool_name": {"type": "string", "description": "Upstream tool name, e.g. aws___call_aws."},
+		"tool_name": {"type": "string", "description": "Upstream tool name, as list_tools names it."},
 		"arguments": {"type": "object", "description": "Arguments of the upstream tool, the same for every account."},
 		"region": {"type": "string", "description": "Target AWS region for every account (default: each account's default)."},
 		"regions": {"type": "array", "items": {"type": "string"}, "description": "Several target regions: the tool runs once per account and region."},`+selectorProperties+`,`+
@@ -53,12 +53,14 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	}
 }
 
-// secretNote tells the agent which reads query_all refuses.
+// secretNote tells the agent which reads fan-outs do not run.
 func secretNote(cfg Config) string {
 	if cfg.AllowSecretFanout {
-		return "Secret-bearing reads (secretsmanager get-secret-value, ssm get-parameter --with-decryption, ...) may fan out: be careful."
+		return "Secret-bearing reads (Secrets Manager values, decrypted SecureString parameters, ...) may fan out: be careful."
 	}
-	return "Reads whose answer is a secret (secretsmanager get-secret-value, ssm get-parameter(s) --with-decryption, ecr get-login-password, lambda get-function(-configuration), ...) are refused here; use query for one account."
+	return "Reads whose answer is a secret (Secrets Manager values, decrypted SecureString parameters, ECR and CodeArtifact tokens, " +
+		"EC2 password data, Lambda code and configuration, ...) are denied in every account of a fan-out by its session policy; " +
+		"use query for one account."
 }
 
 func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error) {

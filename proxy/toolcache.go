@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -15,6 +16,7 @@ type toolCache struct {
 	mu       sync.Mutex
 	tools    map[string]mcp.Tool
 	fetching chan struct{}
+	onChange func()
 }
 
 // get returns a cached tool definition.
@@ -25,16 +27,59 @@ func (c *toolCache) get(name string) (mcp.Tool, bool) {
 	return t, ok
 }
 
-// set replaces the cached definitions.
+// set replaces the cached definitions and tells the listener when they
+// changed.
 func (c *toolCache) set(tools []mcp.Tool) map[string]mcp.Tool {
 	byName := make(map[string]mcp.Tool, len(tools))
 	for _, t := range tools {
 		byName[t.Name] = t
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	changed := !sameNames(c.tools, byName)
 	c.tools = byName
+	onChange := c.onChange
+	c.mu.Unlock()
+	if changed && onChange != nil {
+		onChange()
+	}
 	return byName
+}
+
+// sameNames reports whether two tool sets name the same tools with the
+// same descriptions.
+func sameNames(a, b map[string]mcp.Tool) bool {
+	if a == nil || len(a) != len(b) {
+		return false
+	}
+	for n, t := range a {
+		if u, ok := b[n]; !ok || u.Description != t.Description {
+			return false
+		}
+	}
+	return true
+}
+
+// list returns the cached definitions sorted by name, and whether there
+// are any.
+func (c *toolCache) list() ([]mcp.Tool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tools == nil {
+		return nil, false
+	}
+	out := make([]mcp.Tool, 0, len(c.tools))
+	for _, t := range c.tools {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, true
+}
+
+// notify sets the function called when the cached definitions change.
+func (c *toolCache) notify(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onChange = fn
 }
 
 // load returns the cached definitions, fetching them when there are none.

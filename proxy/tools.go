@@ -38,22 +38,39 @@ func Tools(s *Service) []server.ServerTool {
 // NewServer returns an MCP server that offers the proxy's tools, the
 // stored results as resources, and query_all as a task to clients that ask
 // for one.
+//
+// The descriptions of query and query_all, and the instructions, name the
+// upstream's tools once they are known: the first tools/list (or call)
+// lists them, waiting for them briefly; the tools are then registered
+// again, and clients hear notifications/tools/list_changed.
 func NewServer(s *Service, version string, opts ...server.ServerOption) *server.MCPServer {
 	tasks := newTaskTracker()
+	hooks := tasks.hooks()
+	hooks.AddBeforeListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest) {
+		if _, known := s.tools.list(); !known {
+			ctx, cancel := context.WithTimeout(ctx, warmWait)
+			defer cancel()
+			s.WarmTools(ctx)
+		}
+	})
+	hooks.AddAfterInitialize(func(_ context.Context, _ any, _ *mcp.InitializeRequest, res *mcp.InitializeResult) {
+		res.Instructions = instructions(s)
+	})
 	base := []server.ServerOption{
-		server.WithToolCapabilities(false),
+		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(false, false),
 		server.WithTaskCapabilities(true, true, true),
-		server.WithHooks(tasks.hooks()),
+		server.WithHooks(hooks),
 		server.WithTaskHooks(tasks.taskHooks()),
 		server.WithToolHandlerMiddleware(clientAgent),
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
-		server.WithInstructions(instructions(s.cfg)),
+		server.WithInstructions(instructions(s)),
 	}
 	srv := server.NewMCPServer("aws-mcp-multi-account", version, append(base, opts...)...)
 	s.tasks = tasks
 	srv.AddTools(Tools(s)...)
+	s.tools.notify(func() { srv.AddTools(Tools(s)...) })
 	srv.AddResourceTemplate(ResultTemplate(s))
 	return srv
 }
@@ -71,24 +88,61 @@ func clientAgent(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	}
 }
 
-func instructions(cfg Config) string {
+// instructions tell the agent what the server does, naming the upstream
+// tools once they are known.
+func instructions(s *Service) string {
 	return "Query many AWS accounts through the AWS MCP Server. Call list_accounts to see the accounts " +
-		"(and preview a selection), list_tools to see the upstream tools (such as aws___call_aws), query to " +
-		"run one upstream tool in one account, and query_all to run it in every selected account (and region) " +
-		"at once. Answers fit a byte budget: project them with the jmespath argument (AWS CLI --query " +
+		"(and preview a selection), list_tools to see the upstream tools, query to run one upstream tool in one " +
+		"account, and query_all to run it in every selected account (and region) at once. " + upstreamNote(s) +
+		" Answers fit a byte budget: project them with the jmespath argument (AWS CLI --query " +
 		"semantics) to get what you need from every account, and read what an answer left out with get_result " +
-		"and its result_id, which never calls AWS again. " + modeNote(cfg)
+		"and its result_id, which never calls AWS again. " + modeNote(s.cfg)
+}
+
+// upstreamNote says what the upstream offers, from its cached tools/list:
+// how to call AWS through its script tool (or, where an endpoint still
+// lists it, its CLI tool), and nothing about tools it does not list.
+func upstreamNote(s *Service) string {
+	tools, known := s.tools.list()
+	if !known {
+		return "list_tools names the AWS MCP Server's tools (the tool_name values)."
+	}
+	names := make([]string, len(tools))
+	has := map[string]bool{}
+	for i, t := range tools {
+		names[i], has[t.Name] = t.Name, true
+	}
+	note := "The AWS MCP Server offers " + strings.Join(names, ", ") + "."
+	switch {
+	case has[RunScriptTool]:
+		note += " To call AWS APIs, run a Python script with " + RunScriptTool + ": AWS is reachable through " +
+			"await call_boto3(service_name=..., operation_name=... (PascalCase), region_name=None, params=None), " +
+			"and the last expression is the answer, e.g. arguments " + exampleArguments +
+			" with jmespath \"Reservations[].Instances[].InstanceId\". A script that becomes a task is polled to its end."
+	case has[CallAWSTool]:
+		note += " To call AWS APIs, run an AWS CLI command with " + CallAWSTool + `, e.g. arguments {"cli_command": "aws ec2 describe-instances"}.`
+	}
+	return note
 }
 
 // modeNote tells the agent which safety mode is active.
 func modeNote(cfg Config) string {
 	switch {
 	case cfg.ReadOnly:
-		return "Read-only mode is on: every session carries a read-only policy, and tools that are not read-only are refused."
+		return "Read-only mode is on: every session carries a read-only session policy, so scripts can only read, and tools that are not read-only are refused."
 	case cfg.AllowWriteFanout:
-		return "Write fan-out is allowed: query_all runs any tool, including ones that change resources. Be careful."
+		return "Write fan-out is allowed: query_all runs scripts with the role's own permissions and any tool, including ones that change resources. Be careful."
 	}
-	return "query_all runs only read-only tools (for aws___call_aws: list-/describe-/get-/search-/lookup-/batch-get-/scan/query operations and 'aws s3 ls'); use query for a change in one account."
+	return "query_all runs scripts and CLI commands under a read-only session policy: a write fails in each account with AccessDenied " +
+		"(error_code access_denied), and other tools that are not read-only are refused; use query for a change in one account."
+}
+
+// queryModeNote tells the agent how query acts in one account.
+func queryModeNote(cfg Config) string {
+	if cfg.ReadOnly {
+		return modeNote(cfg)
+	}
+	return "query runs with the role's own permissions: a script can change resources in that account."
 }
 
 const selectorProperties = `

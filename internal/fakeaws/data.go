@@ -7,45 +7,6 @@ import (
 	"strings"
 )
 
-// Tool names of the fake AWS MCP Server, as the real one names them.
-const (
-	ToolCallAWS            = "aws___call_aws"
-	ToolSuggestAWSCommands = "aws___suggest_aws_commands"
-	ToolSearchDocs         = "aws___search_documentation"
-	ToolReadDocs           = "aws___read_documentation"
-	ToolListRegions        = "aws___list_regions"
-	// ToolPutThing is a write tool without a read-only annotation, for guard tests.
-	ToolPutThing = "aws___put_thing"
-)
-
-// toolDefinitions is what tools/list answers.
-func toolDefinitions() []map[string]any {
-	def := func(name, desc string, readOnly bool, props map[string]any, required ...string) map[string]any {
-		schema := map[string]any{"type": "object", "properties": props}
-		if len(required) > 0 {
-			schema["required"] = required
-		}
-		return map[string]any{
-			"name": name, "description": desc, "inputSchema": schema,
-			"annotations": map[string]any{"readOnlyHint": readOnly, "destructiveHint": !readOnly, "openWorldHint": true},
-		}
-	}
-	str := func(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
-	return []map[string]any{
-		def(ToolCallAWS, "Execute an AWS CLI command in the caller's account and return its output.", false,
-			map[string]any{"cli_command": str("The complete AWS CLI command, starting with 'aws'."), "max_results": map[string]any{"type": "integer"}}, "cli_command"),
-		def(ToolSuggestAWSCommands, "Suggest AWS CLI commands for a task described in natural language.", true,
-			map[string]any{"query": str("What you want to do.")}, "query"),
-		def(ToolSearchDocs, "Search AWS documentation.", true,
-			map[string]any{"search_phrase": str("Words to search for."), "limit": map[string]any{"type": "integer"}}, "search_phrase"),
-		def(ToolReadDocs, "Read an AWS documentation page as markdown.", true,
-			map[string]any{"url": str("Documentation URL.")}, "url"),
-		def(ToolListRegions, "List the AWS regions enabled for the account.", true, map[string]any{}),
-		def(ToolPutThing, "Create or replace a thing (a write tool, for tests).", false,
-			map[string]any{"name": str("Name of the thing.")}, "name"),
-	}
-}
-
 // dataset produces deterministic per-account answers.
 type dataset struct {
 	names map[string]string

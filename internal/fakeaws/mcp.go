@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // MCPServer is a fake of the managed AWS MCP Server: MCP over Streamable
@@ -43,6 +45,16 @@ type MCPServer struct {
 	maxInflight    int
 	payload        int
 	payloads       map[string]json.RawMessage
+	toolList       ToolList
+	boto           []BotoCall
+	tasks          scriptTasks
+	taskAfter      time.Duration
+	taskWait       float64
+	limits         map[string]*rate.Limiter
+	rps            float64
+	burst          int
+	requests       map[string]int
+	throttled      map[string]int
 }
 
 // ToolCall records one tools/call the fake answered or was asked for.
@@ -78,8 +90,14 @@ type statusFault struct {
 	remaining  int
 }
 
-func newMCPServer(keys *Keyring, region string, names map[string]string) *MCPServer {
+func newMCPServer(keys *Keyring, region string, names map[string]string, list ToolList) *MCPServer {
 	m := &MCPServer{
+		toolList:  list,
+		taskAfter: DefaultTaskAfter,
+		taskWait:  DefaultTaskWait,
+		limits:    map[string]*rate.Limiter{},
+		requests:  map[string]int{},
+		throttled: map[string]int{},
 		verifier:  Verifier{Keys: keys, Service: "aws-mcp", Region: region},
 		data:      &dataset{names: names},
 		sessions:  map[string]*fakeSession{},
@@ -139,7 +157,22 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Lock()
 	drop := m.dropped[cred.Account]
+	limit := m.limiter(cred.Account)
+	m.requests[cred.Account]++
+	limited := limit != nil && !limit.Allow()
+	if limited {
+		m.throttled[cred.Account]++
+	}
 	m.mu.Unlock()
+	if limited {
+		// The AWS MCP Server's quota answer: HTTP 429 beyond the requests
+		// per second of an account in a Region.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", "ThrottlingException")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"message":"Rate exceeded"}`)
+		return
+	}
 	if drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
@@ -217,7 +250,7 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ping":
 		m.writeResult(w, req.ID, map[string]any{})
 	case "tools/list":
-		m.writeResult(w, req.ID, map[string]any{"tools": toolDefinitions()})
+		m.writeResult(w, req.ID, map[string]any{"tools": toolDefinitions(m.toolList)})
 	case "tools/call":
 		m.toolsCall(w, r, cred, sessionID, req)
 	default:
@@ -319,8 +352,20 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 	if override != nil && override(w, r, req.ID) {
 		return
 	}
-	if padded, ok := m.payloadResult(cred.Account); ok && params.Name == ToolCallAWS {
+	if params.Name == ToolCallAWS && m.toolList == ToolsToday {
+		m.writeRPCError(w, http.StatusOK, req.ID, -32600, removedCallAWS)
+		return
+	}
+	if !lists(m.toolList, params.Name) {
+		m.writeRPCError(w, http.StatusOK, req.ID, -32602, "Unknown tool: "+params.Name)
+		return
+	}
+	if padded, ok := m.payloadResult(cred.Account, params.Name); ok && (params.Name == ToolCallAWS || params.Name == ToolRunScript) {
 		m.writeResult(w, req.ID, padded)
+		return
+	}
+	if result, ok := m.scriptTool(r.Context(), cred, call); ok {
+		m.writeResult(w, req.ID, result)
 		return
 	}
 	result, known := m.data.call(call)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // SetLatency delays tools/call answers for account by d.
@@ -153,8 +155,9 @@ func (m *MCPServer) MaxInflight() int {
 }
 
 // SetPayload makes every aws___call_aws answer a bucket listing of about
-// size bytes of JSON text, different in every account (0 restores the
-// normal answers): large answers for budget and memory tests.
+// size bytes of JSON text, different in every account, and every
+// aws___run_script answer the same listing as its return_value (0 restores
+// the normal answers): large answers for budget and memory tests.
 func (m *MCPServer) SetPayload(size int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -162,19 +165,89 @@ func (m *MCPServer) SetPayload(size int) {
 	m.payloads = map[string]json.RawMessage{}
 }
 
-// payloadResult returns account's padded answer, encoded once.
-func (m *MCPServer) payloadResult(account string) (json.RawMessage, bool) {
+// payloadResult returns account's padded answer to tool, encoded once.
+func (m *MCPServer) payloadResult(account, tool string) (json.RawMessage, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.payload <= 0 {
 		return nil, false
 	}
-	if r, ok := m.payloads[account]; ok {
+	if r, ok := m.payloads[tool+"/"+account]; ok {
 		return r, true
 	}
-	r, _ := json.Marshal(textResult(PayloadText(account, m.payload)))
-	m.payloads[account] = r
+	text := PayloadText(account, m.payload)
+	result := textResult(text)
+	if tool == ToolRunScript {
+		var v any
+		_ = json.Unmarshal([]byte(text), &v)
+		result = scriptResult(map[string]any{"status": "success", "return_value": v,
+			"api_calls": []map[string]any{{"service": "s3", "operation": "ListBuckets", "status": "success", "n_items": countItems(v)}}})
+	}
+	r, _ := json.Marshal(result)
+	m.payloads[tool+"/"+account] = r
 	return r, true
+}
+
+// SetScriptTasks makes a script that runs longer than after (its
+// asyncio.sleep calls) answer with a task, and sets the
+// recommended_wait_seconds of task answers.
+func (m *MCPServer) SetScriptTasks(after time.Duration, waitSeconds float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.taskAfter, m.taskWait = after, waitSeconds
+}
+
+// SetAccountRateLimit limits the requests each account's credentials may
+// send, as the AWS MCP Server's quota does (requests per second per
+// account and Region): rps sustained, burst at once; beyond it, HTTP 429.
+// rps <= 0 removes the limit. Accounts signing requests later get it too.
+func (m *MCPServer) SetAccountRateLimit(rps float64, burst int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rps, m.burst = rps, burst
+	m.limits = map[string]*rate.Limiter{}
+}
+
+// limiter returns account's limiter, nil without a limit. m.mu is held.
+func (m *MCPServer) limiter(account string) *rate.Limiter {
+	if m.rps <= 0 {
+		return nil
+	}
+	l, ok := m.limits[account]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(m.rps), m.burst)
+		m.limits[account] = l
+	}
+	return l
+}
+
+// Requests returns how many requests account's credentials sent (signed
+// correctly), and how many of them the rate limit refused with 429.
+func (m *MCPServer) Requests(account string) (sent, throttled int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.requests[account], m.throttled[account]
+}
+
+// BotoCalls returns the call_boto3 calls scripts made, in order.
+func (m *MCPServer) BotoCalls() []BotoCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]BotoCall(nil), m.boto...)
+}
+
+// Executed counts the call_boto3 calls of an operation that ran (IAM
+// allowed them), across accounts.
+func (m *MCPServer) Executed(operation string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.boto {
+		if c.Operation == operation && c.Outcome == "executed" {
+			n++
+		}
+	}
+	return n
 }
 
 // PayloadText is an S3 bucket listing of about size bytes of JSON naming

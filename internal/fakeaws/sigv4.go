@@ -33,6 +33,8 @@ type Credential struct {
 	// SessionName and PolicyARNs are those of the AssumeRole that issued it.
 	SessionName string
 	PolicyARNs  []string
+	// Policy is the inline session policy of that AssumeRole ("" for none).
+	Policy string
 	// Expires is when the credential stops working; zero means never.
 	Expires time.Time
 }

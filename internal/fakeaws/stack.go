@@ -36,6 +36,9 @@ type Options struct {
 	// Org is the organization the fake Organizations API serves; its
 	// accounts' roles are assumable too.
 	Org []OrgAccount
+	// Tools is the tool list the fake AWS MCP Server answers: ToolsToday
+	// (the zero value) or ToolsBefore20260831.
+	Tools ToolList
 }
 
 // Stack is a running set of fakes on 127.0.0.1.
@@ -81,7 +84,7 @@ func Start(opts Options) *Stack {
 	s := &Stack{
 		Keys:     keys,
 		STS:      newSTS(keys, opts.RoleName, opts.Region),
-		MCP:      newMCPServer(keys, opts.Region, names),
+		MCP:      newMCPServer(keys, opts.Region, names, opts.Tools),
 		Org:      newOrganizations(keys),
 		Base:     base,
 		Accounts: opts.Accounts,

@@ -52,6 +52,8 @@ type AssumeRoleCall struct {
 	ExternalID      string
 	DurationSeconds int
 	PolicyARNs      []string
+	// Policy is the inline session policy (JSON), if any.
+	Policy string
 	// SourceIdentity is the sts:SourceIdentity asked for, if any.
 	SourceIdentity string
 	// UserAgent is the request's User-Agent header.
@@ -242,6 +244,7 @@ func (s *STS) assumeRole(w http.ResponseWriter, r *http.Request, caller Credenti
 		}
 		call.PolicyARNs = append(call.PolicyARNs, arn)
 	}
+	call.Policy = form.Get("Policy")
 	m := roleARNPattern.FindStringSubmatch(call.RoleARN)
 	if m != nil && len(m[2]) > 512 {
 		m = nil
@@ -264,6 +267,10 @@ func (s *STS) assumeRole(w http.ResponseWriter, r *http.Request, caller Credenti
 	}
 	if n := len(call.SourceIdentity); call.SourceIdentity != "" && (n < 2 || n > 64 || !sessionNamePattern.MatchString(call.SourceIdentity)) {
 		fail(&APIError{400, "ValidationError", "1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"})
+		return
+	}
+	if e := validateSessionPolicies(call.Policy, call.PolicyARNs); e != nil {
+		fail(e)
 		return
 	}
 	if call.DurationSeconds == 0 {
@@ -356,6 +363,7 @@ func (s *STS) issue(call AssumeRoleCall, serial int, expires time.Time) Credenti
 		Principal:       fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", call.Account, roleName, call.RoleSessionName),
 		SessionName:     call.RoleSessionName,
 		PolicyARNs:      call.PolicyARNs,
+		Policy:          call.Policy,
 		Expires:         expires,
 	}
 	s.keys.Add(cred)

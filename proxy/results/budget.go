@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Defaults of the result budget.
@@ -187,6 +189,19 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 // CLI pretty-prints), anything else as it is.
 func displayText(text string) string {
 	trimmed := strings.TrimSpace(text)
+	if strings.HasPrefix(trimmed, "{") && strings.Contains(trimmed, `"return_value"`) {
+		var v any
+		if gojson.Unmarshal([]byte(trimmed), &v) == nil {
+			if value, ok := scriptReturn(v); ok {
+				var b bytes.Buffer
+				enc := json.NewEncoder(&b)
+				enc.SetEscapeHTML(false)
+				if enc.Encode(value) == nil {
+					return strings.TrimSuffix(b.String(), "\n")
+				}
+			}
+		}
+	}
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		var b bytes.Buffer
 		if json.Compact(&b, []byte(trimmed)) == nil {

@@ -71,7 +71,7 @@ func (p *Projection) applyEntry(e Entry) (string, error) {
 	if e.hasText {
 		var v any
 		if gojson.Unmarshal([]byte(e.text), &v) == nil {
-			return p.search(v)
+			return p.search(ScriptValue(v))
 		}
 	}
 	return p.Apply(e.withData().Data)
@@ -149,16 +149,40 @@ func jsonOf(data json.RawMessage) (any, error) {
 	if len(texts) > 0 {
 		var v any
 		if gojson.Unmarshal([]byte(strings.Join(texts, "\n")), &v) == nil {
-			return v, nil
+			return ScriptValue(v), nil
 		}
 	}
 	if hasValue(r.StructuredContent) {
 		var v any
 		if gojson.Unmarshal(r.StructuredContent, &v) == nil {
-			return v, nil
+			return ScriptValue(v), nil
 		}
 	}
 	return nil, ErrNotJSON
+}
+
+// ScriptValue returns the return_value of a successful script answer
+// (aws___run_script: {"status": "success", "return_value": ..., "api_calls":
+// [...]}), so that a projection, the grouping of identical answers and the
+// text see what the script computed, not its envelope. Anything else is
+// returned as it is.
+func ScriptValue(v any) any {
+	value, _ := scriptReturn(v)
+	return value
+}
+
+// scriptReturn returns a script answer's return_value and true, or v and
+// false.
+func scriptReturn(v any) (any, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || m["status"] != "success" {
+		return v, false
+	}
+	value, hasValue := m["return_value"]
+	if _, hasCalls := m["api_calls"]; !hasValue || !hasCalls {
+		return v, false
+	}
+	return value, true
 }
 
 // Size renders a byte count for people: "830 B", "12.1 KiB", "3.4 MiB".

@@ -51,6 +51,13 @@ type Options struct {
 	// MaxInFlight bounds the upstream calls of the whole process, across
 	// concurrent fan-outs; 0 means no bound.
 	MaxInFlight int
+	// AccountRPS paces each account's requests (every request: initialize,
+	// tools/call, task polls, retries) to this many a second, and
+	// AccountConcurrency bounds its requests in flight, so one account's
+	// regions and tasks stay within the upstream's quota. 0 leaves either
+	// unbounded.
+	AccountRPS         float64
+	AccountConcurrency int
 }
 
 // Pool keeps one MCP session per account with the upstream, created on first
@@ -61,6 +68,7 @@ type Pool struct {
 	signer *v4.Signer
 
 	slots *fairSlots
+	pace  *pacing
 	// firstInit is closed when the process's first initialize has ended, so
 	// a cold fan-out opens one HTTP/2 connection and shares it instead of
 	// racing dozens of TLS handshakes to the same host.
@@ -131,6 +139,7 @@ func NewPool(opts Options) (*Pool, error) {
 	if opts.MaxInFlight > 0 {
 		p.slots = newFairSlots(opts.MaxInFlight)
 	}
+	p.pace = newPacing(opts.AccountRPS, opts.AccountConcurrency)
 	return p, nil
 }
 
@@ -183,7 +192,8 @@ func (p *Pool) session(t Target) (*session, error) {
 	httpClient := &http.Client{
 		Transport: &limitTransport{
 			next: &userAgentTransport{
-				next:    &retryTransport{next: signing, policy: p.opts.Retry, log: p.opts.Logger.With("account", t.AccountID)},
+				next: &retryTransport{next: &paceTransport{next: signing, pacer: p.pace.of(t.AccountID)},
+					policy: p.opts.Retry, log: p.opts.Logger.With("account", t.AccountID)},
 				product: p.opts.ClientInfo.Name + "/" + p.opts.ClientInfo.Version,
 			},
 			maxBytes: p.opts.MaxResponseBytes,

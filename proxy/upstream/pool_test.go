@@ -29,7 +29,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	stack := fakeaws.Start(fakeaws.Options{Accounts: []fakeaws.Account{{ID: acct, Name: "a"}}})
+	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: []fakeaws.Account{{ID: acct, Name: "a"}}})
 	t.Cleanup(stack.Close)
 	cred := fakeaws.Credential{AccessKeyID: "ASIAPOOLTEST00000001", SecretAccessKey: "s", SessionToken: "t", Account: acct,
 		Principal: "arn:aws:sts::" + acct + ":assumed-role/R/s"}

@@ -1,0 +1,207 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+)
+
+// A script's answer (aws___run_script) is JSON, as text and as structured
+// content: {"status": "success"|"error"|"working", "return_value": ...,
+// "api_calls": [...], "error": ..., "task_id": ..., "recommended_wait_seconds": ...}.
+// A working answer is a task: aws___get_tasks {task_ids (at most 3),
+// poll_iteration} reads it until it ends; tasks expire after 5 minutes
+// (https://docs.aws.amazon.com/agent-toolkit/latest/userguide/understanding-mcp-server-tools.html).
+
+// errTaskExpired is a script's task that the upstream no longer knows.
+var errTaskExpired = errors.New("task expired")
+
+// Bounds of the wait between two polls of a task.
+const (
+	defaultTaskWait = 2 * time.Second
+	minTaskWait     = 100 * time.Millisecond
+	maxTaskWait     = 30 * time.Second
+)
+
+// taskState is what a task answer says.
+type taskState struct {
+	Status   string          `json:"status"`
+	TaskID   string          `json:"task_id"`
+	Error    string          `json:"error"`
+	Result   json.RawMessage `json:"result"`
+	WaitSecs float64         `json:"recommended_wait_seconds"`
+}
+
+// scriptEnvelope decodes the JSON of a script's answer (structured content
+// first, else the text), and false when the answer is not one.
+func scriptEnvelope(data json.RawMessage) (taskState, bool) {
+	var r struct {
+		StructuredContent json.RawMessage `json:"structuredContent"`
+		Content           []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	var st taskState
+	if json.Unmarshal(data, &r) != nil {
+		return st, false
+	}
+	if len(r.StructuredContent) > 0 && json.Unmarshal(r.StructuredContent, &st) == nil && st.Status != "" {
+		return st, true
+	}
+	for _, c := range r.Content {
+		if c.Type == "text" && json.Unmarshal([]byte(c.Text), &st) == nil && st.Status != "" {
+			return st, true
+		}
+	}
+	return st, false
+}
+
+// scriptOutcome reports whether a script's answer is a failure, with its
+// error code (access_denied when AWS denied an API call) and text.
+func scriptOutcome(data json.RawMessage) (code, text string, failed bool) {
+	st, ok := scriptEnvelope(data)
+	if !ok || st.Status != "error" {
+		return "", "", false
+	}
+	msg := st.Error
+	if msg == "" {
+		msg = results.Text(data)
+	}
+	if strings.Contains(msg, "AccessDenied") || strings.Contains(msg, "is not authorized to perform") {
+		return CodeAccessDenied, "script error: " + msg, true
+	}
+	return CodeToolError, "script error: " + msg, true
+}
+
+// awaitTask polls a script's task to its end, within ctx, and returns the
+// final answer as a tools/call result; any other answer is returned as it
+// is. The polls go to the account's own session, one id a call,
+// poll_iteration counting from 1, waiting as the upstream recommends.
+func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region string, data json.RawMessage) (json.RawMessage, error) {
+	st, ok := scriptEnvelope(data)
+	if !ok || !working(st.Status) || st.TaskID == "" {
+		return data, nil
+	}
+	id, wait := st.TaskID, taskWait(st.WaitSecs, defaultTaskWait)
+	for i := 1; ; i++ {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("task %s: %w", id, ctx.Err())
+		case <-timer.C:
+		}
+		args, _ := json.Marshal(map[string]any{"task_ids": []string{id}, "poll_iteration": i})
+		answer, err := s.pool.CallTool(ctx, target, GetTasksTool, args, region, true)
+		if err != nil {
+			return nil, fmt.Errorf("poll task %s: %w", id, err)
+		}
+		if text, isErr := toolOutcome(answer); isErr {
+			return nil, fmt.Errorf("poll task %s: %s", id, text)
+		}
+		task, wait2, err := taskOf(answer, id)
+		if err != nil {
+			return nil, fmt.Errorf("poll task %s: %w", id, err)
+		}
+		wait = taskWait(wait2, wait)
+		s.log.Debug("polled a script task", "account", target.AccountID, "task", id, "iteration", i, "status", task.Status)
+		switch {
+		case working(task.Status):
+			continue
+		case task.Status == "not_found" || task.Status == "expired":
+			return nil, fmt.Errorf("%w: the AWS MCP Server no longer knows task %s (%s); tasks expire after 5 minutes", errTaskExpired, id, task.Error)
+		}
+		return taskResult(task), nil
+	}
+}
+
+func working(status string) bool {
+	switch status {
+	case "working", "submitted", "pending", "running", "in_progress":
+		return true
+	}
+	return false
+}
+
+// taskWait is the recommended wait, bounded, or fallback.
+func taskWait(secs float64, fallback time.Duration) time.Duration {
+	if secs <= 0 {
+		return fallback
+	}
+	return min(max(time.Duration(secs*float64(time.Second)), minTaskWait), maxTaskWait)
+}
+
+// taskOf finds task id in a get_tasks answer: {"tasks": [...],
+// "recommended_wait_seconds": ...}.
+func taskOf(answer json.RawMessage, id string) (taskState, float64, error) {
+	var r struct {
+		StructuredContent json.RawMessage `json:"structuredContent"`
+		Content           []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	if err := json.Unmarshal(answer, &r); err != nil {
+		return taskState{}, 0, fmt.Errorf("unreadable get_tasks answer: %w", err)
+	}
+	candidates := []json.RawMessage{r.StructuredContent}
+	for _, c := range r.Content {
+		if c.Type == "text" {
+			candidates = append(candidates, json.RawMessage(c.Text))
+		}
+	}
+	for _, raw := range candidates {
+		var body struct {
+			Tasks    []taskState `json:"tasks"`
+			WaitSecs float64     `json:"recommended_wait_seconds"`
+		}
+		if len(raw) == 0 || json.Unmarshal(raw, &body) != nil {
+			continue
+		}
+		for _, t := range body.Tasks {
+			if t.TaskID == id {
+				if t.WaitSecs == 0 {
+					t.WaitSecs = body.WaitSecs
+				}
+				return t, t.WaitSecs, nil
+			}
+		}
+	}
+	return taskState{}, 0, fmt.Errorf("the get_tasks answer does not name task %s", id)
+}
+
+// taskResult is a finished task's answer as a tools/call result: the
+// script's envelope as text and structured content, as run_script answers
+// when it finishes in time.
+func taskResult(t taskState) json.RawMessage {
+	result := t.Result
+	if len(result) == 0 || string(result) == "null" {
+		envelope := map[string]any{"status": "error", "error": "the task ended without a result", "return_value": nil, "api_calls": []any{}}
+		if t.Status != "failed" && t.Status != "error" {
+			envelope["status"] = "success"
+			delete(envelope, "error")
+		}
+		result, _ = json.Marshal(envelope)
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(result, &probe) == nil {
+		if _, ok := probe["content"]; ok {
+			return result // already a tools/call result
+		}
+	}
+	var env taskState
+	_ = json.Unmarshal(result, &env)
+	out, _ := json.Marshal(map[string]any{
+		"content":           []map[string]string{{"type": "text", "text": string(result)}},
+		"structuredContent": result,
+		"isError":           env.Status == "error",
+	})
+	return out
+}

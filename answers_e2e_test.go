@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +385,94 @@ func TestQueryAllAsTask(t *testing.T) {
 	waitUntil(t, func() bool { return stack.MCP.Inflight() == 0 })
 	if stack.MCP.Aborted() == 0 {
 		t.Error("tasks/cancel aborted no upstream call")
+	}
+}
+
+// TestScriptFanoutAtOrganizationScale: today's upstream, default
+// configuration, a DescribeInstances script over 300 accounts: every
+// account succeeds and is named, the whole result fits 96 KiB, every
+// AssumeRole carries the read-only managed policy and the inline deny of
+// secret reads, and a second fan-out assumes no role.
+func TestScriptFanoutAtOrganizationScale(t *testing.T) {
+	stack := newTodayStack(t, 300)
+	p := startProxy(t, stack, []string{accountsEnv(stack), "AWS_MCP_CONCURRENCY=64"})
+	args := map[string]any{"tool_name": "aws___run_script", "arguments": scriptArgs(describeInstancesScript)}
+
+	p.stdout.resetLongest()
+	res := p.call(t, "query_all", args)
+	wire := p.stdout.resetLongest()
+	if res.IsError {
+		t.Fatalf("query_all failed: %.500s", text(res))
+	}
+	t.Logf("300 accounts: tool result %d bytes on the wire, text %d bytes", wire, len(firstText(res)))
+	if wire > 96<<10 {
+		t.Errorf("tool result %d bytes: want ≤ 96 KiB", wire)
+	}
+	var out budgetedOutput
+	structured(t, res, &out)
+	if out.Summary.Total != 300 || out.Summary.Succeeded != 300 {
+		t.Fatalf("summary %+v", out.Summary)
+	}
+	for _, a := range stack.Accounts {
+		if !strings.Contains(firstText(res), a.ID) {
+			t.Errorf("account %s is not named in the text", a.ID)
+		}
+	}
+	calls := stack.STS.Calls()
+	if len(calls) != 300 {
+		t.Errorf("%d AssumeRole calls, want 300", len(calls))
+	}
+	for _, c := range calls {
+		if !slices.Equal(c.PolicyARNs, []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}) || !strings.Contains(c.Policy, `"Effect":"Deny"`) ||
+			!strings.Contains(c.Policy, "secretsmanager:GetSecretValue") {
+			t.Fatalf("AssumeRole for %s: PolicyArns %v, Policy %s; want ReadOnlyAccess and the inline deny", c.Account, c.PolicyARNs, c.Policy)
+		}
+	}
+	if res := p.call(t, "query_all", args); res.IsError {
+		t.Fatal(text(res))
+	}
+	if n := len(stack.STS.Calls()); n != 300 {
+		t.Errorf("the second fan-out made %d AssumeRole calls, want 0", n-300)
+	}
+	// The projection applies to each script's return_value.
+	projected := p.call(t, "query_all", map[string]any{"tool_name": "aws___run_script", "arguments": scriptArgs(describeInstancesScript),
+		"jmespath": "Reservations[].Instances[].InstanceId", "accounts": []string{stack.Accounts[0].ID}})
+	var ids []string
+	var po budgetedOutput
+	structured(t, projected, &po)
+	var data struct {
+		Content []struct{ Text string } `json:"content"`
+	}
+	json.Unmarshal(po.Results[0].Data, &data)
+	if len(po.Results) != 1 || len(data.Content) != 1 || json.Unmarshal([]byte(data.Content[0].Text), &ids) != nil ||
+		strings.Join(ids, ",") != strings.Join(fakeaws.InstanceIDs(stack.Accounts[0].ID), ",") {
+		t.Errorf("projected %s, want the instance ids", text(projected))
+	}
+}
+
+// TestRemovedCallAWSIsNamed: against today's upstream, query_all of
+// aws___call_aws is a tool error naming aws___run_script, and no tool call
+// reaches the upstream.
+func TestRemovedCallAWSIsNamed(t *testing.T) {
+	stack := newTodayStack(t, 40)
+	p := startProxy(t, stack, []string{accountsEnv(stack)})
+	res := p.call(t, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity})
+	if !res.IsError || !strings.Contains(text(res), "aws___run_script") || !strings.Contains(text(res), "2026-08-31") {
+		t.Errorf("query_all of aws___call_aws: %v %s", res.IsError, text(res))
+	}
+	if n := stack.MCP.CallCount(""); n != 0 {
+		t.Errorf("%d upstream tool calls, want 0", n)
+	}
+	tools, err := p.client.ListTools(t.Context(), mcpListTools())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range tools.Tools {
+		if strings.Contains(tool.Description, "call_aws") {
+			t.Errorf("%s's description names aws___call_aws: %s", tool.Name, tool.Description)
+		}
+		if tool.Name == "query_all" && (!strings.Contains(tool.Description, "aws___run_script") || !strings.Contains(tool.Description, "call_boto3")) {
+			t.Errorf("query_all's description does not teach aws___run_script: %s", tool.Description)
+		}
 	}
 }

@@ -285,6 +285,21 @@ func newStack(t *testing.T, n int) *fakeaws.Stack {
 	return stack
 }
 
+// newTodayStack starts fakes of n accounts behind an AWS MCP Server with
+// today's tool list (aws___run_script, no aws___call_aws).
+func newTodayStack(t *testing.T, n int) *fakeaws.Stack {
+	t.Helper()
+	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(n)})
+	t.Cleanup(stack.Close)
+	return stack
+}
+
+// scriptArgs are the arguments of aws___run_script for code.
+func scriptArgs(code string) map[string]any { return map[string]any{"code": code} }
+
+// describeInstancesScript returns every account's DescribeInstances answer.
+const describeInstancesScript = "resp = await call_boto3(service_name='ec2', operation_name='DescribeInstances')\nresp"
+
 // accountsEnv configures the stack's accounts through TARGET_ACCOUNTS.
 func accountsEnv(stack *fakeaws.Stack) string {
 	return "TARGET_ACCOUNTS=" + stack.AccountsJSON()

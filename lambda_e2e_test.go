@@ -401,3 +401,33 @@ func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
 		t.Errorf("%d AssumeRole calls in flight at once, over the %d workers (at most 128)", n, got.Summary.Concurrency)
 	}
 }
+
+// TestLambdaScriptsOfTenSecondsAnswerInTheBudget: 500 accounts whose
+// scripts take 10 s (tasks the bridge polls), with the template's defaults
+// (Concurrency 16, MaxConcurrency 512, CallTimeout 25s, a 28 s budget):
+// the fan-out grows once the first answers show how slow they are, and
+// every account answers inside the invocation budget.
+func TestLambdaScriptsOfTenSecondsAnswerInTheBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about 25 s")
+	}
+	stack := newTodayStack(t, 500)
+	stack.MCP.RecordCalls(false)
+	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=16", "AWS_MCP_MAX_CONCURRENCY=512", "AWS_MCP_TIMEOUT=25s")
+	start := time.Now()
+	out := f.invoke(t, "bridge-lambda___query_all", map[string]any{"tool_name": "aws___run_script",
+		"arguments": scriptArgs("await asyncio.sleep(10)\nresp = await call_boto3(service_name='sts', operation_name='GetCallerIdentity')\nresp")}, 60*time.Second)
+	took := time.Since(start)
+	var got struct {
+		Summary struct {
+			Succeeded, Failed, Concurrency int
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(out.Response, &got); err != nil {
+		t.Fatalf("response %.300s: %v", out.Response, err)
+	}
+	t.Logf("500 accounts × 10 s scripts: %d answered in %s at concurrency %d", got.Summary.Succeeded, took.Round(time.Millisecond), got.Summary.Concurrency)
+	if got.Summary.Succeeded != 500 {
+		t.Errorf("%d of 500 answered in %s, want all within the 28 s budget", got.Summary.Succeeded, took)
+	}
+}

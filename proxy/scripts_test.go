@@ -24,7 +24,7 @@ const readOnlyAccess = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 
 // scriptService wires the core against fakes with today's tool list, as
 // the entrypoint does: ReadOnlyAccess is the read-only session policy.
-func scriptService(t *testing.T, stack *fakeaws.Stack, cfg Config) *Service {
+func scriptService(t testing.TB, stack *fakeaws.Stack, cfg Config) *Service {
 	t.Helper()
 	svc, _ := testService(t, stack, cfg, func(o *auth.Options) {
 		o.ReadOnlyPolicyARNs = []string{readOnlyAccess}
@@ -299,7 +299,7 @@ func TestAccountsArePacedWithinTheQuota(t *testing.T) {
 }
 
 // pacedService is a script service whose pool paces each account.
-func pacedService(t *testing.T, stack *fakeaws.Stack, rps float64, inflight int) *Service {
+func pacedService(t testing.TB, stack *fakeaws.Stack, rps float64, inflight int) *Service {
 	t.Helper()
 	base := scriptService(t, stack, Config{Concurrency: 64})
 	pool, err := upstream.NewPool(upstream.Options{
@@ -377,4 +377,39 @@ type staticProfiles struct{ stack *fakeaws.Stack }
 
 func (p staticProfiles) ForProfile(context.Context, string) (aws.CredentialsProvider, error) {
 	return p.stack.BaseCredentials(), nil
+}
+
+// BenchmarkPacedRegions measures the 10 accounts × 6 regions fan-out
+// against an upstream allowing each account 3 requests a second, paced at
+// 3 a second: wall time against what the pacing allows (the busiest
+// account's requests beyond the bucket, at the rate), and the share of
+// requests refused with 429. Run: go test ./proxy -run '^$' -bench PacedRegions.
+func BenchmarkPacedRegions(b *testing.B) {
+	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1"}
+	for range b.N {
+		b.StopTimer()
+		stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(10)})
+		stack.MCP.SetAccountRateLimit(3, 3)
+		svc := pacedService(b, stack, 3, 8)
+		b.StartTimer()
+		start := time.Now()
+		out, err := svc.QueryAll(context.Background(), QueryAllRequest{ToolName: RunScriptTool,
+			Arguments: boto("sts", "GetCallerIdentity", ""), Regions: regions}, nil)
+		wall := time.Since(start)
+		b.StopTimer()
+		if err != nil || out.Summary.Succeeded != 60 {
+			b.Fatalf("%v %+v", err, out)
+		}
+		busiest, sent, throttled := 0, 0, 0
+		for _, a := range stack.Accounts {
+			s, th := stack.MCP.Requests(a.ID)
+			busiest, sent, throttled = max(busiest, s-th), sent+s, throttled+th
+		}
+		allowed := time.Duration(float64(busiest-2) / 3 * float64(time.Second))
+		b.ReportMetric(wall.Seconds()/allowed.Seconds(), "x_paced")
+		b.ReportMetric(100*float64(throttled)/float64(sent), "%429")
+		b.ReportMetric(float64(wall.Milliseconds()), "wall_ms")
+		svc.pool.Close(context.Background())
+		stack.Close()
+	}
 }

@@ -22,7 +22,7 @@ import (
 
 // testService wires the core in-process against the fakes, as the
 // entrypoint does, with fast SDK retries.
-func testService(t *testing.T, stack *fakeaws.Stack, cfg Config, storeOpts ...func(*auth.Options)) (*Service, *upstream.Pool) {
+func testService(t testing.TB, stack *fakeaws.Stack, cfg Config, storeOpts ...func(*auth.Options)) (*Service, *upstream.Pool) {
 	t.Helper()
 	stsClient := sts.New(sts.Options{
 		Region:       "us-east-1",

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math"
@@ -80,7 +81,7 @@ func (t *paceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.pacer == nil {
 		return t.next.RoundTrip(req)
 	}
-	release, err := t.pacer.wait(req.Context())
+	release, err := t.pacer.wait(req.Context(), !isNotification(req))
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
@@ -96,8 +97,27 @@ func (t *paceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// wait takes a slot and then a token; the returned func frees the slot.
-func (p *pacer) wait(ctx context.Context) (func(), error) {
+// isNotification reports whether a request carries a JSON-RPC
+// notification (notifications/initialized after initialize): it takes a
+// slot but no token of the rate, so a cold account's initialize and first
+// call go out at once.
+func isNotification(req *http.Request) bool {
+	if req.GetBody == nil || req.Method != http.MethodPost {
+		return false
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return false
+	}
+	defer body.Close()
+	head := make([]byte, 96)
+	n, _ := io.ReadFull(body, head)
+	return bytes.Contains(head[:n], []byte(`"method":"notifications/`))
+}
+
+// wait takes a slot and then, when paced, a token; the returned func
+// frees the slot.
+func (p *pacer) wait(ctx context.Context, paced bool) (func(), error) {
 	release := func() {}
 	if p.slots != nil {
 		select {
@@ -108,7 +128,7 @@ func (p *pacer) wait(ctx context.Context) (func(), error) {
 		var once sync.Once
 		release = func() { once.Do(func() { <-p.slots }) }
 	}
-	if p.limit != nil {
+	if p.limit != nil && paced {
 		if err := p.limit.Wait(ctx); err != nil {
 			release()
 			return nil, err

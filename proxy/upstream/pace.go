@@ -1,12 +1,12 @@
 package upstream
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 )
@@ -28,7 +28,8 @@ const (
 // less than a second's worth: the upstream's own bucket starts when our
 // first request reaches it, and a later request that travels faster than
 // that first one (a warm connection, after the first one's handshake) would
-// otherwise arrive early and be refused.
+// otherwise arrive early and be refused. Once, at the start, it lends the
+// missing token so that a cold account's first requests go out together.
 type pacing struct {
 	rps      float64
 	inflight int
@@ -39,6 +40,7 @@ type pacing struct {
 
 type pacer struct {
 	limit *rate.Limiter
+	bonus atomic.Bool
 	slots chan struct{}
 }
 
@@ -60,7 +62,9 @@ func (p *pacing) of(account string) *pacer {
 	}
 	pc := &pacer{}
 	if p.rps > 0 {
-		pc.limit = rate.NewLimiter(rate.Limit(p.rps), max(1, int(math.Ceil(p.rps))-1))
+		burst := int(math.Ceil(p.rps))
+		pc.limit = rate.NewLimiter(rate.Limit(p.rps), max(1, burst-1))
+		pc.bonus.Store(burst >= 2)
 	}
 	if p.inflight > 0 {
 		pc.slots = make(chan struct{}, p.inflight)
@@ -81,7 +85,7 @@ func (t *paceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.pacer == nil {
 		return t.next.RoundTrip(req)
 	}
-	release, err := t.pacer.wait(req.Context(), !isNotification(req))
+	release, err := t.pacer.wait(req.Context())
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
@@ -97,27 +101,8 @@ func (t *paceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// isNotification reports whether a request carries a JSON-RPC
-// notification (notifications/initialized after initialize): it takes a
-// slot but no token of the rate, so a cold account's initialize and first
-// call go out at once.
-func isNotification(req *http.Request) bool {
-	if req.GetBody == nil || req.Method != http.MethodPost {
-		return false
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return false
-	}
-	defer body.Close()
-	head := make([]byte, 96)
-	n, _ := io.ReadFull(body, head)
-	return bytes.Contains(head[:n], []byte(`"method":"notifications/`))
-}
-
-// wait takes a slot and then, when paced, a token; the returned func
-// frees the slot.
-func (p *pacer) wait(ctx context.Context, paced bool) (func(), error) {
+// wait takes a slot and then a token; the returned func frees the slot.
+func (p *pacer) wait(ctx context.Context) (func(), error) {
 	release := func() {}
 	if p.slots != nil {
 		select {
@@ -128,8 +113,13 @@ func (p *pacer) wait(ctx context.Context, paced bool) (func(), error) {
 		var once sync.Once
 		release = func() { once.Do(func() { <-p.slots }) }
 	}
-	if p.limit != nil && paced {
-		if err := p.limit.Wait(ctx); err != nil {
+	if p.limit != nil && !p.limit.Allow() {
+		if p.bonus.CompareAndSwap(true, false) {
+			// The cold start's third request (initialize,
+			// notifications/initialized, the call) goes now, on a token
+			// borrowed from the next second.
+			p.limit.Reserve()
+		} else if err := p.limit.Wait(ctx); err != nil {
 			release()
 			return nil, err
 		}

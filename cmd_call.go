@@ -39,7 +39,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	f.fs.Var(byteSizeFlag{&budget}, "budget", "fit the answer to this many bytes of text, as an MCP client receives it (e.g. 32KiB); default: print everything")
 	f.fs.Usage = func() {
 		fmt.Fprintf(env.stderr, "Usage: %s call [flags] (--account ID | --all) TOOL [key=value ...]\n\n"+
-			"Example: %s call --all aws___call_aws cli_command='aws s3api list-buckets'\n\nFlags:\n", programName, programName)
+			"Example: %s call --all aws___run_script code=\"resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\"\n\nFlags:\n", programName, programName)
 		f.fs.PrintDefaults()
 	}
 	if err := f.parse(args); err != nil {

@@ -95,12 +95,15 @@ func (f *fanout) done(took time.Duration) {
 }
 
 // workersFor is how many workers drain queued calls of about avg each
-// within deadlineShare of left; at least have.
+// within deadlineShare of left; at least have. Calls are whole: a worker
+// fits floor(plan/avg) rounds of them, so 234 queued calls of 10 s with 18 s
+// left need 234 workers, not the 217 an average would suggest.
 func workersFor(queued int, avg, left time.Duration, have int) int {
 	plan := time.Duration(float64(left) * deadlineShare)
 	if plan <= avg {
 		return math.MaxInt32 // out of time: as many as allowed
 	}
-	need := int(math.Ceil(float64(queued) * float64(avg) / float64(plan)))
+	rounds := max(1, int(plan/avg))
+	need := (queued + rounds - 1) / rounds
 	return max(have, need)
 }

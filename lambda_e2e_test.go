@@ -365,17 +365,7 @@ func TestLambdaFanOutSizesItselfToTheDeadline(t *testing.T) {
 		stack.STS.SetLatency(a.ID, 100*time.Millisecond)
 	}
 	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=16", "AWS_MCP_TIMEOUT=25s")
-	start := time.Now()
-	out := f.invoke(t, "bridge-lambda___query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}, 60*time.Second)
-	took := time.Since(start)
-	var got struct {
-		Summary struct {
-			Succeeded, Failed, Concurrency int
-		} `json:"summary"`
-	}
-	if err := json.Unmarshal(out.Response, &got); err != nil {
-		t.Fatalf("response %.300s: %v", out.Response, err)
-	}
+	got, took := f.timedQueryAll(t, map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity})
 	t.Logf("500 accounts × 2 s: %d answered in %s at concurrency %d (max in flight upstream %d, AssumeRole %d, at most %d at once, %d upstream connections)",
 		got.Summary.Succeeded, took.Round(time.Millisecond), got.Summary.Concurrency, stack.MCP.MaxInflight(),
 		stack.STS.AssumeRoleCount(""), stack.STS.MaxAssumeRoleInflight(), stack.MCP.Connections())
@@ -418,20 +408,31 @@ func TestLambdaScriptsOfTenSecondsAnswerInTheBudget(t *testing.T) {
 	stack.MCP.RecordCalls(false)
 	stack.MCP.SetScriptTasks(time.Minute, 1)
 	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=16", "AWS_MCP_MAX_CONCURRENCY=512", "AWS_MCP_TIMEOUT=25s")
-	start := time.Now()
-	out := f.invoke(t, "bridge-lambda___query_all", map[string]any{"tool_name": "aws___run_script",
-		"arguments": scriptArgs("await asyncio.sleep(10)\nresp = await call_boto3(service_name='sts', operation_name='GetCallerIdentity')\nresp")}, 60*time.Second)
-	took := time.Since(start)
-	var got struct {
-		Summary struct {
-			Succeeded, Failed, Concurrency int
-		} `json:"summary"`
-	}
-	if err := json.Unmarshal(out.Response, &got); err != nil {
-		t.Fatalf("response %.300s: %v", out.Response, err)
-	}
+	got, took := f.timedQueryAll(t, map[string]any{"tool_name": "aws___run_script",
+		"arguments": scriptArgs("await asyncio.sleep(10)\nresp = await call_boto3(service_name='sts', operation_name='GetCallerIdentity')\nresp")})
 	t.Logf("%d accounts × 10 s scripts: %d answered in %s at concurrency %d", n, got.Summary.Succeeded, took.Round(time.Millisecond), got.Summary.Concurrency)
 	if got.Summary.Succeeded != n {
 		t.Errorf("%d of %d answered in %s, want all within the 28 s budget", got.Summary.Succeeded, n, took)
 	}
+}
+
+// fanoutSummary is what the deadline tests read of a query_all answer.
+type fanoutSummary struct {
+	Summary struct {
+		Succeeded, Failed, Concurrency int
+	} `json:"summary"`
+}
+
+// timedQueryAll invokes the bridge's query_all (60 s at most) and returns
+// its summary and how long the invocation took.
+func (f *lambdaFixture) timedQueryAll(t *testing.T, args map[string]any) (fanoutSummary, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	out := f.invoke(t, "bridge-lambda___query_all", args, 60*time.Second)
+	took := time.Since(start)
+	var got fanoutSummary
+	if err := json.Unmarshal(out.Response, &got); err != nil {
+		t.Fatalf("response %.300s: %v", out.Response, err)
+	}
+	return got, took
 }

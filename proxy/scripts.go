@@ -38,9 +38,9 @@ type taskState struct {
 	WaitSecs float64         `json:"recommended_wait_seconds"`
 }
 
-// scriptEnvelope decodes the JSON of a script's answer (structured content
-// first, else the text), and false when the answer is not one.
-func scriptEnvelope(data json.RawMessage) (taskState, bool) {
+// payloads are the JSON documents a tools/call result may carry: its
+// structured content first, then each text item.
+func payloads(data json.RawMessage) ([]json.RawMessage, error) {
 	var r struct {
 		StructuredContent json.RawMessage `json:"structuredContent"`
 		Content           []struct {
@@ -48,26 +48,39 @@ func scriptEnvelope(data json.RawMessage) (taskState, bool) {
 			Text string `json:"text"`
 		} `json:"content"`
 	}
-	var st taskState
-	if json.Unmarshal(data, &r) != nil {
-		return st, false
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, err
 	}
-	if len(r.StructuredContent) > 0 && json.Unmarshal(r.StructuredContent, &st) == nil && st.Status != "" {
-		return st, true
+	var out []json.RawMessage
+	if len(r.StructuredContent) > 0 {
+		out = append(out, r.StructuredContent)
 	}
 	for _, c := range r.Content {
-		if c.Type == "text" && json.Unmarshal([]byte(c.Text), &st) == nil && st.Status != "" {
-			return st, true
+		if c.Type == "text" {
+			out = append(out, json.RawMessage(c.Text))
 		}
 	}
-	return st, false
+	return out, nil
 }
 
-// scriptOutcome reports whether a script's answer is a failure, with its
-// error code (access_denied when AWS denied an API call) and text.
-func scriptOutcome(data json.RawMessage) (code, text string, failed bool) {
-	st, ok := scriptEnvelope(data)
-	if !ok || st.Status != "error" {
+// scriptEnvelope decodes the JSON of a script's answer, or nil when the
+// answer is not one.
+func scriptEnvelope(data json.RawMessage) *taskState {
+	docs, _ := payloads(data)
+	for _, doc := range docs {
+		var st taskState
+		if json.Unmarshal(doc, &st) == nil && st.Status != "" {
+			return &st
+		}
+	}
+	return nil
+}
+
+// scriptOutcome reports whether a script's answer (its envelope st, nil
+// for none) is a failure, with its error code (access_denied when AWS
+// denied an API call) and text.
+func scriptOutcome(st *taskState, data json.RawMessage) (code, text string, failed bool) {
+	if st == nil || st.Status != "error" {
 		return "", "", false
 	}
 	msg := st.Error
@@ -81,13 +94,14 @@ func scriptOutcome(data json.RawMessage) (code, text string, failed bool) {
 }
 
 // awaitTask polls a script's task to its end, within ctx, and returns the
-// final answer as a tools/call result; any other answer is returned as it
-// is. The polls go to the account's own session, one id a call,
-// poll_iteration counting from 1, waiting as the upstream recommends.
-func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region string, data json.RawMessage) (json.RawMessage, error) {
-	st, ok := scriptEnvelope(data)
-	if !ok || !working(st.Status) || st.TaskID == "" {
-		return data, nil
+// final answer as a tools/call result with its envelope (decoded once, for
+// scriptOutcome); any other answer is returned as it is. The polls go to
+// the account's own session, one id a call, poll_iteration counting from
+// 1, waiting as the upstream recommends.
+func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region string, data json.RawMessage) (json.RawMessage, *taskState, error) {
+	st := scriptEnvelope(data)
+	if st == nil || !working(st.Status) || st.TaskID == "" {
+		return data, st, nil
 	}
 	id, wait := st.TaskID, taskWait(st.WaitSecs, defaultTaskWait)
 	for i := 1; ; i++ {
@@ -95,20 +109,20 @@ func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region 
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, fmt.Errorf("task %s: %w", id, ctx.Err())
+			return nil, nil, fmt.Errorf("task %s: %w", id, ctx.Err())
 		case <-timer.C:
 		}
 		args, _ := json.Marshal(map[string]any{"task_ids": []string{id}, "poll_iteration": i})
 		answer, err := s.pool.CallTool(ctx, target, GetTasksTool, args, region, true)
 		if err != nil {
-			return nil, fmt.Errorf("poll task %s: %w", id, err)
+			return nil, nil, fmt.Errorf("poll task %s: %w", id, err)
 		}
 		if text, isErr := toolOutcome(answer); isErr {
-			return nil, fmt.Errorf("poll task %s: %s", id, text)
+			return nil, nil, fmt.Errorf("poll task %s: %s", id, text)
 		}
 		task, wait2, err := taskOf(answer, id)
 		if err != nil {
-			return nil, fmt.Errorf("poll task %s: %w", id, err)
+			return nil, nil, fmt.Errorf("poll task %s: %w", id, err)
 		}
 		wait = taskWait(wait2, wait)
 		s.log.Debug("polled a script task", "account", target.AccountID, "task", id, "iteration", i, "status", task.Status)
@@ -116,9 +130,10 @@ func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region 
 		case working(task.Status):
 			continue
 		case task.Status == "not_found" || task.Status == "expired":
-			return nil, fmt.Errorf("%w: the AWS MCP Server no longer knows task %s (%s); tasks expire after 5 minutes", errTaskExpired, id, task.Error)
+			return nil, nil, fmt.Errorf("%w: the AWS MCP Server no longer knows task %s (%s); tasks expire after 5 minutes", errTaskExpired, id, task.Error)
 		}
-		return taskResult(task), nil
+		out := taskResult(task)
+		return out, scriptEnvelope(out), nil
 	}
 }
 
@@ -141,28 +156,16 @@ func taskWait(secs float64, fallback time.Duration) time.Duration {
 // taskOf finds task id in a get_tasks answer: {"tasks": [...],
 // "recommended_wait_seconds": ...}.
 func taskOf(answer json.RawMessage, id string) (taskState, float64, error) {
-	var r struct {
-		StructuredContent json.RawMessage `json:"structuredContent"`
-		Content           []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-	}
-	if err := json.Unmarshal(answer, &r); err != nil {
+	docs, err := payloads(answer)
+	if err != nil {
 		return taskState{}, 0, fmt.Errorf("unreadable get_tasks answer: %w", err)
 	}
-	candidates := []json.RawMessage{r.StructuredContent}
-	for _, c := range r.Content {
-		if c.Type == "text" {
-			candidates = append(candidates, json.RawMessage(c.Text))
-		}
-	}
-	for _, raw := range candidates {
+	for _, doc := range docs {
 		var body struct {
 			Tasks    []taskState `json:"tasks"`
 			WaitSecs float64     `json:"recommended_wait_seconds"`
 		}
-		if len(raw) == 0 || json.Unmarshal(raw, &body) != nil {
+		if json.Unmarshal(doc, &body) != nil {
 			continue
 		}
 		for _, t := range body.Tasks {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +24,12 @@ const readOnlyAccess = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 // the entrypoint does: ReadOnlyAccess is the read-only session policy.
 func scriptService(t testing.TB, stack *fakeaws.Stack, cfg Config) *Service {
 	t.Helper()
-	svc, _ := testService(t, stack, cfg, func(o *auth.Options) {
+	return wireScriptService(t, stack, cfg, nil)
+}
+
+func wireScriptService(t testing.TB, stack *fakeaws.Stack, cfg Config, poolOpts func(*upstream.Options)) *Service {
+	t.Helper()
+	svc, _ := wireTestService(t, stack, cfg, poolOpts, func(o *auth.Options) {
 		o.ReadOnlyPolicyARNs = []string{readOnlyAccess}
 		if cfg.ReadOnly {
 			o.PolicyARNs = []string{readOnlyAccess}
@@ -301,17 +304,9 @@ func TestAccountsArePacedWithinTheQuota(t *testing.T) {
 // pacedService is a script service whose pool paces each account.
 func pacedService(t testing.TB, stack *fakeaws.Stack, rps float64, inflight int) *Service {
 	t.Helper()
-	base := scriptService(t, stack, Config{Concurrency: 64})
-	pool, err := upstream.NewPool(upstream.Options{
-		Endpoint: stack.MCPURL, SigningRegion: "us-east-1", MaxResponseBytes: 1 << 20,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AccountRPS: rps, AccountConcurrency: inflight,
+	return wireScriptService(t, stack, Config{Concurrency: 64}, func(o *upstream.Options) {
+		o.AccountRPS, o.AccountConcurrency = rps, inflight
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pool.Close(context.Background()) })
-	return New(base.cfg, base.dir, base.creds, pool, base.log)
 }
 
 // TestRemovedToolsAreNamed: a tool the upstream does not list is a tool

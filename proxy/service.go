@@ -279,12 +279,13 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	acc, _ := s.access(ctx, acct)
 	policy := s.policyFor(acc, c.tool, c.fanout)
 	var data json.RawMessage
+	var script *taskState
 	var err error
 	if acct.Profile != "" && iamBounded(c.tool) && !policy.none() && !c.readOnly {
 		err = fmt.Errorf("%w: account %s signs with the credentials of profile %q, which cannot carry the session policy that keeps %s %s; query it with query%s, or configure it as a role account",
 			ErrNoSessionPolicy, acct.ID, acct.Profile, c.tool, boundWhat(policy), unlessWrite(c.fanout))
 	} else {
-		data, err = s.invoke(ctx, acct, region, c, policy)
+		data, script, err = s.invoke(ctx, acct, region, c, policy)
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	switch {
@@ -292,7 +293,7 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 		res.Status, res.ErrorCode, res.Error = StatusError, classifyError(ctx, err), describeError(ctx, err, time.Since(start))
 	default:
 		res.Data = data
-		if code, text, failed := scriptOutcome(data); failed {
+		if code, text, failed := scriptOutcome(script, data); failed {
 			res.Status, res.ErrorCode, res.Error = StatusError, code, text
 		} else if text, isErr := toolOutcome(data); isErr {
 			res.Status, res.ErrorCode, res.Error = StatusError, CodeToolError, "tool error: "+text
@@ -374,13 +375,14 @@ func (s *Service) credentials(ctx context.Context, acct accounts.Account, p Sess
 }
 
 // invoke gets the account's credentials with the session policy, then
-// calls the tool upstream, polling a script's task to its end.
-func (s *Service) invoke(ctx context.Context, acct accounts.Account, region string, c callSpec, p SessionPolicy) (json.RawMessage, error) {
+// calls the tool upstream, polling a script's task to its end; a script's
+// answer comes with its decoded envelope.
+func (s *Service) invoke(ctx context.Context, acct accounts.Account, region string, c callSpec, p SessionPolicy) (json.RawMessage, *taskState, error) {
 	// Retrieve first, so an AssumeRole failure is reported as such rather
 	// than as a failed HTTP request.
 	target, creds, err := s.credentials(ctx, acct, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A call whose session is read-only by IAM may be retried like a read.
 	idempotent := c.readOnly || (iamBounded(c.tool) && p.ReadOnly)
@@ -394,7 +396,7 @@ func (s *Service) invoke(ctx context.Context, acct accounts.Account, region stri
 	ctx = upstream.WithTenant(ctx, ownerOf(ctx))
 	data, err := s.pool.CallTool(ctx, target, c.tool, args, region, idempotent)
 	if err != nil || c.tool != RunScriptTool {
-		return data, err
+		return data, nil, err
 	}
 	return s.awaitTask(ctx, target, region, data)
 }

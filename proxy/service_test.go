@@ -24,6 +24,13 @@ import (
 // entrypoint does, with fast SDK retries.
 func testService(t testing.TB, stack *fakeaws.Stack, cfg Config, storeOpts ...func(*auth.Options)) (*Service, *upstream.Pool) {
 	t.Helper()
+	return wireTestService(t, stack, cfg, nil, storeOpts...)
+}
+
+// wireTestService is testService with the pool's options adjusted by
+// poolOpts (when not nil).
+func wireTestService(t testing.TB, stack *fakeaws.Stack, cfg Config, poolOpts func(*upstream.Options), storeOpts ...func(*auth.Options)) (*Service, *upstream.Pool) {
+	t.Helper()
 	stsClient := sts.New(sts.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(stack.STSURL),
@@ -41,10 +48,14 @@ func testService(t testing.TB, stack *fakeaws.Stack, cfg Config, storeOpts ...fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := upstream.NewPool(upstream.Options{
+	opts := upstream.Options{
 		Endpoint: stack.MCPURL, SigningRegion: "us-east-1", MaxResponseBytes: 1 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if poolOpts != nil {
+		poolOpts(&opts)
+	}
+	pool, err := upstream.NewPool(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,13 +127,20 @@ func (s *Service) policyFor(acc Access, tool string, fanout bool) SessionPolicy 
 	return SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}
 }
 
+// signingPolicy is the session policy the credentials of a call of tool
+// in an account carry for the context's caller: none for a profile
+// account, which signs with its own credentials.
+func (s *Service) signingPolicy(ctx context.Context, a accounts.Account, tool string, fanout bool) SessionPolicy {
+	if a.Profile != "" {
+		return SessionPolicy{}
+	}
+	acc, _ := s.access(ctx, a)
+	return s.policyFor(acc, tool, fanout)
+}
+
 // FanoutPolicy is the session policy a query_all of aws___run_script
 // carries in an account for the context's caller (doctor checks that STS
 // accepts it).
 func (s *Service) FanoutPolicy(ctx context.Context, a accounts.Account) SessionPolicy {
-	acc, _ := s.access(ctx, a)
-	if a.Profile != "" {
-		return SessionPolicy{}
-	}
-	return s.policyFor(acc, RunScriptTool, true)
+	return s.signingPolicy(ctx, a, RunScriptTool, true)
 }

@@ -19,14 +19,6 @@ type toolCache struct {
 	onChange func()
 }
 
-// get returns a cached tool definition.
-func (c *toolCache) get(name string) (mcp.Tool, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.tools[name]
-	return t, ok
-}
-
 // set replaces the cached definitions and tells the listener when they
 // changed.
 func (c *toolCache) set(tools []mcp.Tool) map[string]mcp.Tool {
@@ -73,6 +65,13 @@ func (c *toolCache) list() ([]mcp.Tool, bool) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, true
+}
+
+// known reports whether the definitions have been fetched.
+func (c *toolCache) known() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tools != nil
 }
 
 // notify sets the function called when the cached definitions change.

@@ -47,7 +47,7 @@ func NewServer(s *Service, version string, opts ...server.ServerOption) *server.
 	tasks := newTaskTracker()
 	hooks := tasks.hooks()
 	hooks.AddBeforeListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest) {
-		if _, known := s.tools.list(); !known {
+		if !s.tools.known() {
 			ctx, cancel := context.WithTimeout(ctx, warmWait)
 			defer cancel()
 			s.WarmTools(ctx)

@@ -76,11 +76,7 @@ func (s *Service) upstreamTools(ctx context.Context, candidates []accounts.Accou
 			if i == 3 {
 				break
 			}
-			p := SessionPolicy{}
-			if acc, ok := s.access(ctx, a); ok && a.Profile == "" {
-				p = s.policyFor(acc, tool, fanout)
-			}
-			tools, err := s.listTools(ctx, a, p)
+			tools, err := s.listTools(ctx, a, s.signingPolicy(ctx, a, tool, fanout))
 			if err == nil {
 				return tools, nil
 			}
@@ -132,8 +128,7 @@ func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, 
 		}
 		acct = all[0]
 	}
-	acc, _ := s.access(ctx, acct)
-	tools, err := s.listTools(ctx, acct, SessionPolicy{ReadOnly: acc.ReadOnly})
+	tools, err := s.listTools(ctx, acct, s.signingPolicy(ctx, acct, "", false))
 	if err != nil {
 		return nil, acct, err
 	}
@@ -161,9 +156,3 @@ func (s *Service) WarmTools(ctx context.Context) {
 
 // warmWait bounds how long a tools/list waits for the upstream's tools.
 const warmWait = 3 * time.Second
-
-// UpstreamListed returns the cached upstream tools, sorted by name, and
-// whether they are known yet.
-func (s *Service) UpstreamListed() ([]mcp.Tool, bool) {
-	return s.tools.list()
-}

@@ -46,6 +46,8 @@ type MCPServer struct {
 	payload        int
 	payloads       map[string]json.RawMessage
 	toolList       ToolList
+	toolDefs       []map[string]any
+	listed         map[string]bool
 	boto           []BotoCall
 	tasks          scriptTasks
 	taskAfter      time.Duration
@@ -93,6 +95,7 @@ type statusFault struct {
 func newMCPServer(keys *Keyring, region string, names map[string]string, list ToolList) *MCPServer {
 	m := &MCPServer{
 		toolList:  list,
+		toolDefs:  toolDefinitions(list),
 		taskAfter: DefaultTaskAfter,
 		taskWait:  DefaultTaskWait,
 		limits:    map[string]*rate.Limiter{},
@@ -108,6 +111,7 @@ func newMCPServer(keys *Keyring, region string, names map[string]string, list To
 
 		badSignature: map[string]bool{},
 	}
+	m.listed = toolNames(m.toolDefs)
 	m.verifier.Mismatch = func(c Credential) bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -250,7 +254,7 @@ func (m *MCPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ping":
 		m.writeResult(w, req.ID, map[string]any{})
 	case "tools/list":
-		m.writeResult(w, req.ID, map[string]any{"tools": toolDefinitions(m.toolList)})
+		m.writeResult(w, req.ID, map[string]any{"tools": m.toolDefs})
 	case "tools/call":
 		m.toolsCall(w, r, cred, sessionID, req)
 	default:
@@ -356,7 +360,7 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 		m.writeRPCError(w, http.StatusOK, req.ID, -32600, removedCallAWS)
 		return
 	}
-	if !lists(m.toolList, params.Name) {
+	if !m.listed[params.Name] {
 		m.writeRPCError(w, http.StatusOK, req.ID, -32602, "Unknown tool: "+params.Name)
 		return
 	}

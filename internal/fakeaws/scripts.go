@@ -138,7 +138,7 @@ const SecretPrefix = "FAKESECRET-"
 
 // runScript executes a script for the signing credential and returns its
 // answer envelope.
-func (m *MCPServer) runScript(cred Credential, region, code string, calls []scriptCall) map[string]any {
+func (m *MCPServer) runScript(cred Credential, region string, calls []scriptCall) map[string]any {
 	var apiCalls []map[string]any
 	var last any
 	for _, c := range calls {
@@ -304,7 +304,7 @@ func (m *MCPServer) scriptTool(ctx context.Context, cred Credential, c ToolCall)
 		if region == "" {
 			region = "us-east-1"
 		}
-		answer := m.runScript(cred, region, code, calls)
+		answer := m.runScript(cred, region, calls)
 		m.mu.Lock()
 		after, wait := m.taskAfter, m.taskWait
 		m.mu.Unlock()

@@ -86,12 +86,11 @@ func toolDefinitions(list ToolList) []map[string]any {
 			map[string]any{"resource_type": str("api, cfn or product."), "filters": map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}, "resource_type"))...)
 }
 
-// lists reports whether a tool is in the list.
-func lists(list ToolList, name string) bool {
-	for _, t := range toolDefinitions(list) {
-		if t["name"] == name {
-			return true
-		}
+// toolNames returns the names of a tool list's definitions.
+func toolNames(defs []map[string]any) map[string]bool {
+	out := make(map[string]bool, len(defs))
+	for _, t := range defs {
+		out[t["name"].(string)] = true
 	}
-	return false
+	return out
 }

@@ -71,7 +71,7 @@ func (p *Projection) applyEntry(e Entry) (string, error) {
 	if e.hasText {
 		var v any
 		if gojson.Unmarshal([]byte(e.text), &v) == nil {
-			return p.search(ScriptValue(v))
+			return p.search(scriptValue(v))
 		}
 	}
 	return p.Apply(e.withData().Data)
@@ -149,24 +149,24 @@ func jsonOf(data json.RawMessage) (any, error) {
 	if len(texts) > 0 {
 		var v any
 		if gojson.Unmarshal([]byte(strings.Join(texts, "\n")), &v) == nil {
-			return ScriptValue(v), nil
+			return scriptValue(v), nil
 		}
 	}
 	if hasValue(r.StructuredContent) {
 		var v any
 		if gojson.Unmarshal(r.StructuredContent, &v) == nil {
-			return ScriptValue(v), nil
+			return scriptValue(v), nil
 		}
 	}
 	return nil, ErrNotJSON
 }
 
-// ScriptValue returns the return_value of a successful script answer
+// scriptValue returns the return_value of a successful script answer
 // (aws___run_script: {"status": "success", "return_value": ..., "api_calls":
 // [...]}), so that a projection, the grouping of identical answers and the
 // text see what the script computed, not its envelope. Anything else is
 // returned as it is.
-func ScriptValue(v any) any {
+func scriptValue(v any) any {
 	value, _ := scriptReturn(v)
 	return value
 }

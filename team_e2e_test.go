@@ -592,3 +592,39 @@ func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestTeamServerListsToolsInTheCallersScope: the first tools/list lists the
+// upstream tools through an account the caller may reach, with the caller's
+// own credentials: no role of an account outside its scope is assumed.
+func TestTeamServerListsToolsInTheCallersScope(t *testing.T) {
+	stack := newTodayStack(t, 6)
+	idp := startIdP(t)
+	srv := startTeamServer(t, stack, []string{teamAccounts(t, stack, "platform", "payments", "web")},
+		"--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience, "--access-policy", writePolicy(t, teamPolicy),
+		"--source-identity", "email")
+	oncall := srv.connect(t, idp.Token(teamAudience, fakeoidc.Claims{"sub": "u-pay", "email": "pat@example.com", "groups": []string{"payments-oncall"}}))
+	var payments []string
+	for i, a := range stack.Accounts {
+		if i%3 == 1 {
+			payments = append(payments, a.ID)
+		}
+	}
+	tools, err := oncall.ListTools(t.Context(), mcpListTools())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range tools.Tools {
+		if tool.Name == "query_all" && !strings.Contains(tool.Description, "aws___run_script") {
+			t.Errorf("query_all's description does not name the upstream's script tool: %s", tool.Description)
+		}
+	}
+	calls := stack.STS.Calls()
+	if len(calls) == 0 {
+		t.Fatal("the tools were not listed through any account")
+	}
+	for _, c := range calls {
+		if !contains(payments, c.Account) || c.SourceIdentity != "pat@example.com" {
+			t.Errorf("tools/list assumed a role in %s as %q, want only the caller's accounts %v as pat@example.com", c.Account, c.SourceIdentity, payments)
+		}
+	}
+}

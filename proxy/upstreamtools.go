@@ -136,13 +136,19 @@ func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, 
 	return tools, acct, nil
 }
 
-// WarmTools lists the upstream's tools through the first configured
+// WarmTools lists the upstream's tools through the first reachable
 // account (in the session a fan-out of aws___run_script uses there), so
 // that tool descriptions and instructions can name what the upstream
 // offers. A failure is logged; the next call that needs the list tries
 // again.
+//
+// On a shared server it lists through an account the context's caller may
+// reach, with the caller's own credentials, never through another's.
 func (s *Service) WarmTools(ctx context.Context) {
 	all, _, err := s.listAccounts(ctx)
+	if err == nil {
+		all, err = s.inScope(ctx, all)
+	}
 	if err == nil && len(all) == 0 {
 		err = errors.New("no accounts are configured")
 	}

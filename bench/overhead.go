@@ -54,11 +54,14 @@ func startToolServer(mode OverheadMode, binary string, env []string) (toolServer
 type QueryCaller func(ctx context.Context) error
 
 // NewQueryCaller returns a caller of CallerIdentity in the fakes' first
-// account, and a function that releases it. ModeStdio needs binary.
+// account, and a function that releases it. ModeStdio needs binary. The
+// calls go to one account back to back, beyond the AWS MCP Server's 3
+// requests a second, so the servers run unpaced (AWS_MCP_ACCOUNT_RPS=0):
+// this measures the proxy's own overhead, not the quota's.
 func NewQueryCaller(fakes Fakes, mode OverheadMode, binary string) (QueryCaller, func(), error) {
 	acct := fakes.Accounts()[0]
 	if mode == ModeHTTP || mode == ModeStdio {
-		srv, err := startToolServer(mode, binary, append(fakes.URLs().Env, accountsEnv(fakes.Accounts())))
+		srv, err := startToolServer(mode, binary, append(fakes.URLs().Env, accountsEnv(fakes.Accounts()), "AWS_MCP_ACCOUNT_RPS=0"))
 		if err != nil {
 			return nil, nil, err
 		}

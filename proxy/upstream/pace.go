@@ -17,7 +17,7 @@ import (
 // that it answers HTTP 429. Every request of an account goes to the one
 // endpoint Region, so the regions of a fan-out and the polls of its tasks
 // share one account's quota (Agent Toolkit for AWS user guide, quotas:
-// https://docs.aws.amazon.com/agent-toolkit/latest/userguide/quotas.html).
+// https://docs.aws.amazon.com/agent-toolkit/latest/userguide/aws-mcp-limits.html).
 const (
 	DefaultAccountRPS         = 3
 	DefaultAccountConcurrency = 8

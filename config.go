@@ -77,6 +77,7 @@ type config struct {
 	SourceIdentity string
 	CallerFanouts  int
 	Drain          time.Duration
+	BodyTimeout    time.Duration
 	Stateless      bool
 	TLSCert        string
 	TLSKey         string
@@ -293,6 +294,7 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 		SourceIdentity: env.str("AWS_MCP_SOURCE_IDENTITY", ""),
 		CallerFanouts:  env.integer("AWS_MCP_CALLER_FANOUTS", 2),
 		Drain:          env.duration("AWS_MCP_DRAIN", 20*time.Second),
+		BodyTimeout:    env.duration("AWS_MCP_BODY_TIMEOUT", 30*time.Second),
 		Stateless:      env.boolean("AWS_MCP_STATELESS", false),
 		TLSCert:        env.str("AWS_MCP_TLS_CERT", ""),
 		TLSKey:         env.str("AWS_MCP_TLS_KEY", ""),
@@ -346,6 +348,7 @@ func newFlagSet(name string, cfg *config, getenv func(string) string, out io.Wri
 	fs.StringVar(&cfg.SourceIdentity, "source-identity", cfg.SourceIdentity, "serve --http: token claim passed as sts:SourceIdentity on every AssumeRole (env AWS_MCP_SOURCE_IDENTITY)")
 	fs.IntVar(&cfg.CallerFanouts, "caller-fanouts", cfg.CallerFanouts, "serve --http: query_all fan-outs one caller may run at once (env AWS_MCP_CALLER_FANOUTS)")
 	fs.Var(durationFlag{&cfg.Drain}, "drain", "serve --http: at SIGTERM, how long calls in flight may take to finish (env AWS_MCP_DRAIN)")
+	fs.Var(durationFlag{&cfg.BodyTimeout}, "body-timeout", "serve --http: how long a request body may take to arrive; slower ones get 408 (env AWS_MCP_BODY_TIMEOUT)")
 	fs.BoolVar(&cfg.Stateless, "stateless", cfg.Stateless, "serve --http: no server-side MCP sessions, so many processes serve any caller (env AWS_MCP_STATELESS)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "serve --http: TLS certificate file (env AWS_MCP_TLS_CERT); without it, put a TLS-terminating load balancer in front")
 	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "serve --http: TLS key file (env AWS_MCP_TLS_KEY)")
@@ -474,6 +477,8 @@ func (c *config) validateTeamServer() error {
 		return fmt.Errorf("caller-fanouts %d: want zero (no bound) or more", c.CallerFanouts)
 	case c.Drain <= 0:
 		return fmt.Errorf("drain %s: want a positive duration", c.Drain)
+	case c.BodyTimeout <= 0:
+		return fmt.Errorf("body-timeout %s: want a positive duration", c.BodyTimeout)
 	case c.OIDCIssuer == "" && (c.AccessPolicy != "" || c.SourceIdentity != ""):
 		return errors.New("--access-policy and --source-identity need --oidc-issuer: without signed-in callers there are no claims to match")
 	case c.OIDCIssuer == "" && !loopbackHost(host) && !c.InsecureNoAuth:

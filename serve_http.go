@@ -45,7 +45,7 @@ func serveHTTP(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.OIDCIssuer != "" {
 		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		client := &http.Client{Transport: upstream.NewTransport(4), Timeout: 10 * time.Second}
-		verifier, err = teamserver.NewVerifier(dctx, cfg.OIDCIssuer, cfg.OIDCAudience, client)
+		verifier, err = teamserver.NewVerifier(dctx, cfg.OIDCIssuer, cfg.OIDCAudience, client, log)
 		cancel()
 		if err != nil {
 			return err
@@ -58,8 +58,8 @@ func serveHTTP(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 
 	srv := teamserver.New(teamserver.Config{
-		Drain: cfg.Drain, Stateless: cfg.Stateless, Resource: cfg.OIDCAudience, Issuer: cfg.OIDCIssuer,
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Log: log,
+		Drain: cfg.Drain, BodyTimeout: cfg.BodyTimeout, Stateless: cfg.Stateless, Resource: cfg.OIDCAudience, Issuer: cfg.OIDCIssuer,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Log: log, TaskOwner: a.svc.TaskOwner,
 	}, proxy.NewServer(a.svc, version()), verifier, identity)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -24,6 +25,18 @@ type taskTracker struct {
 	ids       map[*mcp.TaskParams]string
 	cancels   map[string]context.CancelFunc
 	cancelled map[string]bool
+	// owners names the caller of each task, while it runs and for
+	// ownerMemory after it ended (its status notification is still on
+	// its way to the caller's stream then).
+	owners map[string]taskOwner
+}
+
+// ownerMemory is how long the owner of an ended task is remembered.
+const ownerMemory = 10 * time.Minute
+
+type taskOwner struct {
+	caller string
+	ended  time.Time
 }
 
 func newTaskTracker() *taskTracker {
@@ -32,7 +45,16 @@ func newTaskTracker() *taskTracker {
 		ids:       map[*mcp.TaskParams]string{},
 		cancels:   map[string]context.CancelFunc{},
 		cancelled: map[string]bool{},
+		owners:    map[string]taskOwner{},
 	}
+}
+
+// owner returns the id of the caller that started a task ("" for none).
+func (t *taskTracker) owner(taskID string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o, ok := t.owners[taskID]
+	return o.caller, ok
 }
 
 // hooks records the task parameters of each tools/call in flight.
@@ -70,7 +92,29 @@ func (t *taskTracker) taskHooks() *server.TaskHooks {
 		if p := t.params[ctx]; p != nil {
 			t.ids[p] = m.TaskID
 		}
+		now := time.Now()
+		for id, o := range t.owners {
+			if !o.ended.IsZero() && now.Sub(o.ended) > ownerMemory {
+				delete(t.owners, id)
+			}
+		}
+		var caller string
+		if c := CallerFrom(ctx); c != nil {
+			caller = c.ID
+		}
+		t.owners[m.TaskID] = taskOwner{caller: caller}
 	})
+	ended := func(_ context.Context, m server.TaskMetrics) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if o, ok := t.owners[m.TaskID]; ok {
+			o.ended = time.Now()
+			t.owners[m.TaskID] = o
+		}
+	}
+	h.AddOnTaskCompleted(ended)
+	h.AddOnTaskFailed(ended)
+	h.AddOnTaskCancelled(ended)
 	h.AddOnTaskCancelled(func(_ context.Context, m server.TaskMetrics) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
@@ -110,4 +154,15 @@ func (t *taskTracker) detach(ctx context.Context, req mcp.CallToolRequest, life 
 		defer t.mu.Unlock()
 		delete(t.cancels, id)
 	}
+}
+
+// TaskOwner returns the id of the caller (Caller.ID) that started the MCP
+// task taskID through this service's server, "" for a task started with no
+// caller; ok is false for a task it does not know (or forgot, ownerMemory
+// after it ended).
+func (s *Service) TaskOwner(taskID string) (caller string, ok bool) {
+	if s.tasks == nil {
+		return "", false
+	}
+	return s.tasks.owner(taskID)
 }

@@ -36,8 +36,12 @@ func iamName(s string) string {
 	return s
 }
 
-// Caller builds the proxy's caller from verified claims.
+// Caller builds the proxy's caller from verified claims. An email the
+// token itself says is unverified (email_verified false) is not the
+// caller's: it is dropped before rules match, {caller} is named and the
+// source identity is taken.
 func (id Identity) Caller(c Claims) (*proxy.Caller, error) {
+	c = c.verifiedEmail()
 	sub := c.String("sub")
 	caller := &proxy.Caller{ID: id.Issuer + "#" + sub, Subject: sub, Email: c.String("email")}
 	if strings.Contains(id.SessionName, "{caller}") {
@@ -64,4 +68,22 @@ func (id Identity) Caller(c Claims) (*proxy.Caller, error) {
 		caller.Scope, _ = id.Policy.ScopeFor(c)
 	}
 	return caller, nil
+}
+
+// verifiedEmail returns the claims without email when email_verified is
+// false (a boolean, or the string some IdPs, Cognito among them, send).
+// An absent email_verified leaves the email: many IdPs only put verified
+// addresses in tokens and never say so.
+func (c Claims) verifiedEmail() Claims {
+	v, ok := c["email_verified"]
+	if !ok || (v != false && v != "false") {
+		return c
+	}
+	out := make(Claims, len(c))
+	for k, v := range c {
+		if k != "email" {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -12,10 +12,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 )
 
 // MaxClockSkew is how far token times may be off this server's clock.
@@ -31,32 +34,75 @@ func (c Claims) String(name string) string {
 }
 
 // Verifier checks bearer tokens: signed by the issuer's published keys
-// (fetched by OpenID discovery, cached, fetched again for an unknown key
-// id), issued by the issuer for this server's audience, and within their
-// validity up to MaxClockSkew. It is safe for concurrent use.
+// (fetched by OpenID discovery at start, fetched again for an unknown key
+// id within the limits of keySet), issued by the issuer for this server's
+// audience, and within their validity up to MaxClockSkew. It is safe for
+// concurrent use.
 type Verifier struct {
 	issuer, audience string
 	verifier         *oidc.IDTokenVerifier
+	keys             *keySet
 	now              func() time.Time
 }
 
-// NewVerifier discovers the issuer's configuration. audience is this
-// server's resource URI: tokens issued for another audience are refused
-// (RFC 8707). client makes the discovery and JWKS requests.
-func NewVerifier(ctx context.Context, issuer, audience string, client *http.Client) (*Verifier, error) {
+// NewVerifier discovers the issuer's configuration and fetches its keys.
+// audience is this server's resource URI: tokens issued for another
+// audience are refused (RFC 8707). client makes the discovery and JWKS
+// requests.
+func NewVerifier(ctx context.Context, issuer, audience string, client *http.Client, log *slog.Logger) (*Verifier, error) {
 	if client != nil {
 		ctx = oidc.ClientContext(ctx, client)
+	}
+	if log == nil {
+		log = slog.Default()
 	}
 	provider, err := oidc.NewProvider(ctx, issuer)
 	if err != nil {
 		return nil, fmt.Errorf("OpenID discovery of %s: %w", issuer, err)
 	}
-	v := &Verifier{issuer: issuer, audience: audience, now: time.Now}
+	var meta struct {
+		JWKS string   `json:"jwks_uri"`
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := provider.Claims(&meta); err != nil || meta.JWKS == "" {
+		return nil, fmt.Errorf("OpenID discovery of %s: no jwks_uri (%v)", issuer, err)
+	}
+	algs := signingAlgs(meta.Algs)
+	v := &Verifier{issuer: issuer, audience: audience, now: time.Now, keys: newKeySet(meta.JWKS, client, algs, log)}
+	if _, err := v.keys.refresh(ctx); err != nil {
+		log.Warn("the issuer's keys could not be fetched at start; they are fetched again when a token comes", "error", err)
+	}
+	names := make([]string, len(algs))
+	for i, a := range algs {
+		names[i] = string(a)
+	}
 	// Expiry is checked below, with the clock skew this server allows.
-	v.verifier = provider.VerifierContext(context.WithoutCancel(ctx), &oidc.Config{
-		ClientID: audience, SkipExpiryCheck: true,
+	v.verifier = oidc.NewVerifier(issuer, v.keys, &oidc.Config{
+		ClientID: audience, SkipExpiryCheck: true, SupportedSigningAlgs: names,
 	})
 	return v, nil
+}
+
+// asymmetric are the signature algorithms a token may use (go-oidc's; an
+// HMAC or "none" a provider lists is never accepted).
+var asymmetric = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512,
+	jose.PS256, jose.PS384, jose.PS512, jose.EdDSA,
+}
+
+// signingAlgs keeps the asymmetric algorithms of those discovery lists;
+// RS256, the one OpenID Connect mandates, when it lists none.
+func signingAlgs(listed []string) []jose.SignatureAlgorithm {
+	var out []jose.SignatureAlgorithm
+	for _, a := range asymmetric {
+		if slices.Contains(listed, string(a)) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		out = []jose.SignatureAlgorithm{jose.RS256}
+	}
+	return out
 }
 
 // ErrInvalidToken is wrapped by every refused token.

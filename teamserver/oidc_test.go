@@ -15,7 +15,7 @@ func newVerifier(t *testing.T) (*Verifier, *fakeoidc.Provider) {
 	t.Helper()
 	idp := fakeoidc.Start()
 	t.Cleanup(idp.Close)
-	v, err := NewVerifier(context.Background(), idp.Issuer, audience, nil)
+	v, err := NewVerifier(context.Background(), idp.Issuer, audience, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

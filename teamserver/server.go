@@ -22,8 +22,9 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultDrain   = 20 * time.Second
-	DefaultMaxBody = 1 << 20
+	DefaultDrain       = 20 * time.Second
+	DefaultMaxBody     = 1 << 20
+	DefaultBodyTimeout = 30 * time.Second
 	// EndpointPath serves MCP; HealthPath answers load balancers.
 	EndpointPath = "/mcp"
 	HealthPath   = "/healthz"
@@ -43,6 +44,13 @@ type Config struct {
 	Resource, Issuer string
 	// MaxBody bounds a request body; larger ones get 413.
 	MaxBody int64
+	// BodyTimeout bounds the time a request body may take to arrive; a
+	// slower one gets 408 and the connection is closed.
+	BodyTimeout time.Duration
+	// TaskOwner names the caller (proxy.Caller.ID) that started an MCP
+	// task, so that its status notifications reach that caller's streams
+	// only; nil sends them to no stream of a signed-in caller.
+	TaskOwner func(taskID string) (callerID string, ok bool)
 	// TLSCert and TLSKey, when set, serve HTTPS.
 	TLSCert, TLSKey string
 	Log             *slog.Logger
@@ -55,6 +63,8 @@ type Server struct {
 	identity Identity
 	mcp      *server.StreamableHTTPServer
 	handler  http.Handler
+	sessions *callerSessions
+	owners   *owners
 
 	draining atomic.Bool
 	// inflight counts the POSTs being served (the calls a drain waits for).
@@ -73,26 +83,30 @@ func New(cfg Config, mcpServer *server.MCPServer, verifier *Verifier, identity I
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, verifier: verifier, identity: identity}
+	s := &Server{cfg: cfg, verifier: verifier, identity: identity, sessions: newCallerSessions(), owners: newOwners()}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	opts := []server.StreamableHTTPOption{
 		server.WithEndpointPath(EndpointPath),
 		server.WithStreamableHTTPLogger(cfg.Log),
 		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
-			if c := proxy.CallerFrom(r.Context()); c != nil {
-				return proxy.WithCaller(ctx, c)
+			c := proxy.CallerFrom(r.Context())
+			if c == nil {
+				return ctx
 			}
-			return ctx
+			return s.owners.bind(proxy.WithCaller(ctx, c), mcpServer, c)
 		}),
 		server.WithSessionIdleTTL(time.Hour),
 	}
 	if cfg.Stateless {
 		opts = append(opts, server.WithStateLess(true))
 	} else {
-		opts = append(opts, server.WithSessionIdManagerResolver(newCallerSessions()))
+		opts = append(opts, server.WithSessionIdManagerResolver(s.sessions))
 	}
 	s.mcp = server.NewStreamableHTTPServer(mcpServer, opts...)
 
@@ -108,7 +122,9 @@ func New(cfg Config, mcpServer *server.MCPServer, verifier *Verifier, identity I
 			mux.Handle(p, meta)
 		}
 	}
-	mux.Handle(EndpointPath, s.gate(s.limitBody(s.authenticate(s.mcp))))
+	// The token is checked before the body is read: a stranger's slow body
+	// holds nothing, and is not a call the drain waits for.
+	mux.Handle(EndpointPath, s.authenticate(s.gate(s.limitBody(s.isolate(s.mcp)))))
 	s.handler = mux
 	return s
 }
@@ -215,7 +231,8 @@ func (s *Server) gate(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses request bodies over cfg.MaxBody with 413.
+// limitBody refuses request bodies over cfg.MaxBody with 413, and bodies
+// slower than cfg.BodyTimeout with 408.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Method != http.MethodPost {
@@ -223,21 +240,80 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > s.cfg.MaxBody {
+			w.Header().Set("Connection", "close")
 			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request bodies are limited to %d bytes", s.cfg.MaxBody))
 			return
 		}
+		rc := http.NewResponseController(w)
+		deadline := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) == nil
 		body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
-		if err != nil {
+		if deadline {
+			rc.SetReadDeadline(time.Time{})
+		}
+		var timeout net.Error
+		switch {
+		case errors.As(err, &timeout) && timeout.Timeout():
+			w.Header().Set("Connection", "close")
+			writeJSONError(w, http.StatusRequestTimeout, "timeout", fmt.Sprintf("the request body did not arrive within %s", s.cfg.BodyTimeout))
+			return
+		case err != nil:
+			w.Header().Set("Connection", "close")
 			writeJSONError(w, http.StatusBadRequest, "bad_request", "cannot read the request body")
 			return
-		}
-		if int64(len(body)) > s.cfg.MaxBody {
+		case int64(len(body)) > s.cfg.MaxBody:
+			w.Header().Set("Connection", "close")
 			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request bodies are limited to %d bytes", s.cfg.MaxBody))
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isolate keeps each caller to its own sessions and notifications (see
+// isolation.go): GET and DELETE must name a session of the caller (in
+// --stateless there are none: 405), a --stateless POST's session id is
+// ignored, and the status of another caller's task never reaches a
+// caller's stream.
+func (s *Server) isolate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller := proxy.CallerFrom(r.Context())
+		id := r.Header.Get(server.HeaderKeySessionID)
+		switch {
+		case s.cfg.Stateless && (r.Method == http.MethodGet || r.Method == http.MethodDelete):
+			// MCP Streamable HTTP: a server without a stream to offer
+			// answers GET with 405, and may refuse DELETE with 405.
+			w.Header().Set("Allow", "POST")
+			writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this server is stateless (--stateless): it has no sessions to listen to or end; POST each request")
+			return
+		case s.cfg.Stateless:
+			r.Header.Del(server.HeaderKeySessionID)
+		case (r.Method == http.MethodGet || r.Method == http.MethodDelete) && id != "" && !s.sessions.owns(callerID(caller), id):
+			http.Error(w, "Invalid session ID", http.StatusNotFound)
+			return
+		}
+		if caller != nil {
+			w = &streamFilter{ResponseWriter: w, keep: func(event []byte) bool {
+				task, ok := taskStatusOf(event)
+				if !ok {
+					return true
+				}
+				if s.cfg.TaskOwner == nil {
+					return false
+				}
+				owner, known := s.cfg.TaskOwner(task)
+				return known && owner == caller.ID
+			}}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func callerID(c *proxy.Caller) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
 }
 
 // authenticate requires a valid bearer token and puts the caller it names
@@ -251,6 +327,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	metadata := metadataURL(s.cfg.Resource)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		challenge := fmt.Sprintf(`Bearer resource_metadata=%q`, metadata)
+		if r.ContentLength != 0 {
+			// The body is never read: do not wait for it to keep the
+			// connection.
+			w.Header().Set("Connection", "close")
+		}
 		scheme, raw, found := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
 			w.Header().Set("WWW-Authenticate", challenge)
@@ -268,6 +349,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeJSONError(w, http.StatusUnauthorized, "invalid_token", "the access token is not valid for this server")
 			return
 		}
+		w.Header().Del("Connection")
 		next.ServeHTTP(w, r.WithContext(proxy.WithCaller(r.Context(), caller)))
 	})
 }

@@ -85,6 +85,14 @@ func (b *boundSessions) owned(id string) (*sessionOwner, bool) {
 	return s, true
 }
 
+// owns reports whether session id is a live session of caller.
+func (c *callerSessions) owns(caller, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.sessions[id]
+	return ok && s.caller == caller && !s.terminated
+}
+
 func (b *boundSessions) Validate(id string) (bool, error) {
 	b.all.mu.Lock()
 	defer b.all.mu.Unlock()

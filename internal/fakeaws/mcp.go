@@ -34,29 +34,31 @@ type MCPServer struct {
 	signatures     []string
 	latency        map[string]time.Duration
 	defaultLatency time.Duration
-	statuses       map[string]*statusFault
-	overrides      map[string]Override
-	dropped        map[string]bool
-	badSignature   map[string]bool
-	sse            bool
-	noRecord       bool
-	aborted        int
-	inflight       int
-	maxInflight    int
-	payload        int
-	payloads       map[string]json.RawMessage
-	toolList       ToolList
-	toolDefs       []map[string]any
-	listed         map[string]bool
-	boto           []BotoCall
-	tasks          scriptTasks
-	taskAfter      time.Duration
-	taskWait       float64
-	limits         map[string]*rate.Limiter
-	rps            float64
-	burst          int
-	requests       map[string]int
-	throttled      map[string]int
+	// held, while not nil, keeps tools/call answers until it is closed.
+	held         chan struct{}
+	statuses     map[string]*statusFault
+	overrides    map[string]Override
+	dropped      map[string]bool
+	badSignature map[string]bool
+	sse          bool
+	noRecord     bool
+	aborted      int
+	inflight     int
+	maxInflight  int
+	payload      int
+	payloads     map[string]json.RawMessage
+	toolList     ToolList
+	toolDefs     []map[string]any
+	listed       map[string]bool
+	boto         []BotoCall
+	tasks        scriptTasks
+	taskAfter    time.Duration
+	taskWait     float64
+	limits       map[string]*rate.Limiter
+	rps          float64
+	burst        int
+	requests     map[string]int
+	throttled    map[string]int
 }
 
 // ToolCall records one tools/call the fake answered or was asked for.
@@ -325,6 +327,7 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 		fault = &statusFault{code: f.code, retryAfter: f.retryAfter}
 	}
 	override := m.overrides[cred.Account]
+	held := m.held
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
@@ -337,6 +340,16 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 		defer timer.Stop()
 		select {
 		case <-timer.C:
+		case <-r.Context().Done():
+			m.mu.Lock()
+			m.aborted++
+			m.mu.Unlock()
+			return
+		}
+	}
+	if held != nil {
+		select {
+		case <-held:
 		case <-r.Context().Done():
 			m.mu.Lock()
 			m.aborted++

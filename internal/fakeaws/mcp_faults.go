@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -23,6 +24,24 @@ func (m *MCPServer) SetDefaultLatency(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.defaultLatency = d
+}
+
+// Hold keeps every tools/call answer (after its latency) until release is
+// called, so a test can act while calls are surely in flight; Inflight
+// counts the held calls. Release is idempotent.
+func (m *MCPServer) Hold() (release func()) {
+	ch := make(chan struct{})
+	m.mu.Lock()
+	m.held = ch
+	m.mu.Unlock()
+	return sync.OnceFunc(func() {
+		m.mu.Lock()
+		if m.held == ch {
+			m.held = nil
+		}
+		m.mu.Unlock()
+		close(ch)
+	})
 }
 
 // FailCalls answers the next n tools/call requests of account with HTTP

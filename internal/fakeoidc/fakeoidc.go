@@ -137,6 +137,22 @@ func (p *Provider) TokenWithForeignKey(aud string, claims Claims) string {
 	return sign(other, id, p.fill(aud, claims))
 }
 
+// foreign is a key the JWKS never publishes (one for every token of
+// TokenWithKeyID: minting an RSA key takes long).
+var foreign = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// TokenWithKeyID mints a token under key id kid, signed by a key the JWKS
+// does not publish: what a stranger who knows iss and aud can send.
+func (p *Provider) TokenWithKeyID(aud, kid string, claims Claims) string {
+	return sign(foreign(), kid, p.fill(aud, claims))
+}
+
 // TokenUnsigned mints a token with "alg": "none" and no signature.
 func (p *Provider) TokenUnsigned(aud string, claims Claims) string {
 	return encodeSegment(map[string]any{"alg": "none", "typ": "JWT"}) + "." + encodeSegment(p.fill(aud, claims)) + "."

@@ -11,25 +11,22 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/app"
+	"github.com/centralops/aws-mcp-multi-account/internal/bridge"
 )
 
 func main() {
-	getenv := lambdaEnv(os.Getenv)
-	cfg, _, err := parseConfig("bootstrap", nil, getenv, os.Stderr)
+	cfg, _, err := app.ParseConfig("bootstrap", nil, bridge.Env(os.Getenv), os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bootstrap: %v\n", err)
 		os.Exit(2)
 	}
-	log := newLogger(os.Stderr, cfg)
-	a, err := build(context.Background(), cfg, log, wiring{keepNone: "no results bucket (AWS_MCP_RESULTS_BUCKET) is configured"})
+	log := app.NewLogger(os.Stderr, cfg)
+	a, err := app.Build(context.Background(), cfg, log, app.Wiring{KeepNone: "no results bucket (AWS_MCP_RESULTS_BUCKET) is configured"})
 	if err != nil {
 		log.Error("cannot start the bridge", "error", err)
 		os.Exit(2)
 	}
-	b, err := newBridge(a, getenv)
-	if err != nil {
-		log.Error("cannot start the bridge", "error", err)
-		os.Exit(2)
-	}
-	lambda.Start(b.handle)
+	lambda.Start(bridge.New(a).Handle)
 }

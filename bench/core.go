@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,26 +16,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/internal/app"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
-// Core is the proxy core wired as wire.go wires it: a static account
-// directory, an AssumeRole credential store over STS, the upstream session
-// pool over one shared transport, and the Service.
+// Core is the proxy core wired by app.Build, as the program wires it,
+// against the fakes: a static account directory, the AssumeRole
+// credential store over STS, the upstream session pool over one shared
+// transport, the result store and the Service.
 type Core struct {
-	Service *proxy.Service
-	Pool    *upstream.Pool
-	Store   *auth.Store
+	*app.App
+	// Store is the AssumeRole credential store.
+	Store *auth.Store
 	// Transport is the shared upstream transport (to close idle connections).
 	Transport *http.Transport
-	// STSTransport is the STS client's transport: the SDK's default one,
-	// held here only so that measurements can close its idle connections.
+	// STSTransport is the STS client's transport, held here only so that
+	// measurements can close its idle connections.
 	STSTransport *http.Transport
 	// STSDials and UpstreamDials count the connections the two transports
 	// dialed.
@@ -45,36 +46,50 @@ type Core struct {
 type CoreOptions struct {
 	// Concurrency is the fan-out bound (--concurrency).
 	Concurrency int
-	// Timeout is the per-account timeout (--timeout); 120 s when zero.
+	// Timeout is the per-account timeout (--timeout); the default when zero.
 	Timeout time.Duration
 	// Accounts are the configured accounts.
 	Accounts []fakeaws.Account
 	// STSIdleConns, when positive, sets the STS transport's
-	// MaxIdleConnsPerHost; zero sizes it for Concurrency, as wire.go does
+	// MaxIdleConnsPerHost; zero sizes it for Concurrency, as app.Build does
 	// (10, the SDK's default, measures the unsized pool).
 	STSIdleConns int
+	// AccountRPS paces the upstream requests to one account
+	// (--account-rps); zero, the default here, leaves them unpaced, so that
+	// back-to-back calls measure the proxy rather than the pacer.
+	AccountRPS float64
 }
 
-// NewCore wires a core against the fakes at urls, logging to io.Discard.
+// NewCore wires a core against the fakes at urls with app.Build, logging
+// to io.Discard.
 func NewCore(urls URLs, o CoreOptions) (*Core, error) {
-	accts := make(accounts.Static, len(o.Accounts))
-	for i, a := range o.Accounts {
-		accts[i] = accounts.Account{ID: a.ID, Name: a.Name, Source: accounts.SourceEnv}
+	var cfg app.Config
+	app.NewFlagSet("bench", &cfg, func(string) string { return "" }, io.Discard)
+	list, _ := json.Marshal(o.Accounts)
+	cfg.TargetAccounts = string(list)
+	cfg.Endpoint = urls.MCP
+	cfg.SigningRegion = "us-east-1"
+	cfg.Region = "us-east-1"
+	cfg.Concurrency = o.Concurrency
+	cfg.MaxConcurrency = max(cfg.MaxConcurrency, o.Concurrency)
+	cfg.AccountRPS, cfg.AccountConcurrency = o.AccountRPS, 0
+	if o.Timeout > 0 {
+		cfg.Timeout = o.Timeout
 	}
-	dir, err := accounts.NewDirectory(nil, accts)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// The SDK's default transport (what wire.go gets), owned here so its
+
+	// The SDK's default transport (what app.Build sizes), owned here so its
 	// idle connections can be closed when a measurement ends.
 	stsTransport := awshttp.NewBuildableClient().GetTransport()
 	if o.STSIdleConns > 0 {
 		stsTransport.MaxIdleConnsPerHost = o.STSIdleConns
 	} else {
-		stsTransport.MaxIdleConnsPerHost = max(stsTransport.MaxIdleConnsPerHost, o.Concurrency)
-		stsTransport.MaxIdleConns = max(stsTransport.MaxIdleConns, 2*o.Concurrency)
+		stsTransport.MaxIdleConnsPerHost = max(stsTransport.MaxIdleConnsPerHost, cfg.MaxConcurrency)
+		stsTransport.MaxIdleConns = max(stsTransport.MaxIdleConns, 2*cfg.MaxConcurrency)
 	}
-	tr := upstream.NewTransport(o.Concurrency)
+	tr := upstream.NewTransport(max(cfg.Concurrency, cfg.MaxConcurrency))
 	stsDials, upDials := countDials(stsTransport), countDials(tr)
 	if urls.CACert != "" {
 		roots := x509.NewCertPool()
@@ -84,38 +99,23 @@ func NewCore(urls URLs, o CoreOptions) (*Core, error) {
 		trustFakes(stsTransport, roots)
 		trustFakes(tr, roots)
 	}
-	stsClient := sts.New(sts.Options{
-		HTTPClient:   &http.Client{Transport: stsTransport},
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(urls.STS),
-		Credentials:  credentials.NewStaticCredentialsProvider(fakeaws.BaseAccessKeyID, fakeaws.BaseSecretAccessKey, ""),
-	})
-	store := auth.NewStore(stsClient, func(o *auth.Options) {
-		o.ReadOnlyPolicyARNs = []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}
-	})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pool, err := upstream.NewPool(upstream.Options{
-		Endpoint:         urls.MCP,
-		SigningRegion:    "us-east-1",
-		Transport:        tr,
-		MaxResponseBytes: upstream.DefaultMaxResponseBytes,
-		Logger:           log,
-		MaxInFlight:      max(64, 4*o.Concurrency),
-	})
+	base := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(fakeaws.BaseAccessKeyID, fakeaws.BaseSecretAccessKey, ""),
+		HTTPClient:  &http.Client{Transport: stsTransport},
+	}
+	a, err := app.Build(context.Background(), cfg, slog.New(slog.DiscardHandler),
+		app.Wiring{Base: &base, STSEndpoint: urls.STS, UpstreamTransport: tr})
 	if err != nil {
 		return nil, err
 	}
-	svc := proxy.New(proxy.Config{Concurrency: o.Concurrency, Timeout: o.Timeout}, dir,
-		&proxy.AccountCredentials{Roles: store}, pool, log)
-	return &Core{Service: svc, Pool: pool, Store: store, Transport: tr, STSTransport: stsTransport,
+	return &Core{App: a, Store: a.Credentials.Roles, Transport: tr, STSTransport: stsTransport,
 		STSDials: stsDials, UpstreamDials: upDials}, nil
 }
 
 // Close ends the upstream sessions and drops idle connections.
 func (c *Core) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c.Pool.Close(ctx)
+	c.App.Close()
 	c.CloseIdleConnections()
 }
 

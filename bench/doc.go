@@ -5,8 +5,8 @@
 // and RSS, the per-call overhead of query, and process-level start-up of
 // the stdio server and of the Lambda bridge.
 //
-// The core is wired the way wire.go wires it, from the importable packages
-// (accounts, auth, proxy, proxy/upstream). The fakes run either in the same
+// The core is wired by app.Build (internal/app), exactly as the program
+// wires it. The fakes run either in the same
 // process (InProcess, the default of the Go benchmarks) or in a separate
 // process started from bench/fakeserver (StartProcess, what the report
 // uses), so that RSS, goroutines and profiles describe the proxy alone.

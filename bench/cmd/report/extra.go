@@ -9,7 +9,7 @@ func renderTLS(p printer, r *Results) {
 	}
 	p("## query_all over TLS, and the STS connection pool")
 	p("")
-	p("The same cold and warm query_all (N=%d, C=64), with the fakes serving TLS: the upstream negotiates HTTP/2 (as the proxy's transport asks), STS speaks HTTP/1.1 only, like the AWS query-protocol endpoints. Runs alternate the STS client's default pool (the SDK keeps 10 idle connections per host, what wire.go gets today) with one sized for the concurrency (64, what the recommendation in the findings would give). Every dial here is a TLS handshake.", r.TLS[0].N)
+	p("The same cold and warm query_all (N=%d, C=64), with the fakes serving TLS: the upstream negotiates HTTP/2 (as the proxy's transport asks), STS speaks HTTP/1.1 only, like the AWS query-protocol endpoints. Runs alternate the STS client's default pool (the SDK keeps 10 idle connections per host, what app.Build got before it sized the pool) with one sized for the concurrency (64, what the recommendation in the findings would give). Every dial here is a TLS handshake.", r.TLS[0].N)
 	p("")
 	p("| STS idle conns | cold ms | cold ×ideal | warm ms | STS dials | upstream dials | CPU ms cold / warm | RSS peak MiB | goroutines peak |")
 	p("|---|---:|---:|---:|---:|---:|---|---:|---:|")

@@ -89,7 +89,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "service", "scenario overhead: service, direct or stdio")
 	flag.IntVar(&o.calls, "calls", 2000, "scenario overhead: timed calls")
 	flag.BoolVar(&o.tls, "tls", false, "scenario fanout: fakes over TLS with HTTP/2")
-	flag.IntVar(&o.stsIdle, "sts-idle", 0, "scenario fanout: STS MaxIdleConnsPerHost (0: sized for the concurrency, as wire.go does; 10: the SDK default)")
+	flag.IntVar(&o.stsIdle, "sts-idle", 0, "scenario fanout: STS MaxIdleConnsPerHost (0: sized for the concurrency, as app.Build does; 10: the SDK default)")
 	flag.IntVar(&o.payload, "payload", 0, "scenario fanout, stdio, tool, lambda: bytes of every upstream answer's text (0: small answers)")
 	flag.StringVar(&o.env, "env", "", "scenario stdio, lambda: extra environment of the server, space-separated")
 	flag.DurationVar(&o.latency, "latency", Latency, "scenario lambda: upstream latency")

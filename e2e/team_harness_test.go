@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+	"github.com/centralops/aws-mcp-multi-account/internal/fakeoidc"
+)
+
+// teamAudience is the resource URI the team server is started with.
+const teamAudience = "https://ops-mcp.example.com/mcp"
+
+// teamServer is the binary serving --http, against the fakes.
+type teamServer struct {
+	URL    string // base URL, http://127.0.0.1:port
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	// done is closed when the process has exited, with its error in err.
+	done chan struct{}
+	err  error
+}
+
+var servingLine = regexp.MustCompile(`serving MCP over Streamable HTTP.*addr=(127\.0\.0\.1:\d+)`)
+
+// startTeamServer runs serve --http 127.0.0.1:0 with args and waits until
+// it listens.
+func startTeamServer(t *testing.T, stack *fakeaws.Stack, env []string, args ...string) *teamServer {
+	t.Helper()
+	cmd := exec.Command(binaryPath, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(append(os.Environ(), stack.Env()...), env...)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &teamServer{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(pipe)
+		for {
+			line, err := r.ReadString('\n')
+			s.stderr.Write([]byte(line))
+			if m := servingLine.FindStringSubmatch(line); m != nil {
+				found <- m[1]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { s.err = cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+	})
+	select {
+	case addr := <-found:
+		s.URL = "http://" + addr
+	case <-s.done:
+		t.Fatalf("team server exited: %v\n%s", s.err, s.stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("team server did not listen within 15 s\n%s", s.stderr.String())
+	}
+	return s
+}
+
+// connect opens an MCP session over Streamable HTTP with a bearer token.
+func (s *teamServer) connect(t *testing.T, token string) *client.Client {
+	t.Helper()
+	c, err := s.tryConnect(token)
+	if err != nil {
+		t.Fatalf("connect: %v\n%s", err, s.stderr.String())
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (s *teamServer) tryConnect(token string) (*client.Client, error) {
+	var opts []transport.StreamableHTTPCOption
+	if token != "" {
+		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	}
+	tr, err := transport.NewStreamableHTTP(s.URL+"/mcp", opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := client.NewClient(tr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
+		ProtocolVersion: mcp.LATEST_PROTOCOL_VERSION, ClientInfo: mcp.Implementation{Name: "team-e2e", Version: "1"},
+	}}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// callTool calls a tool over a session.
+func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = name, args
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res
+}
+
+// post sends a raw JSON-RPC request to /mcp with a token.
+func (s *teamServer) post(t *testing.T, token, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/mcp", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+const initializeBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+
+// teamAccounts writes an accounts file: n accounts, the teams taking them
+// in turn (acct-001 platform, acct-002 payments, ...).
+func teamAccounts(t *testing.T, stack *fakeaws.Stack, teams ...string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("[")
+	for i, a := range stack.Accounts {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id":%q,"name":%q,"tags":{"team":%q}}`, a.ID, a.Name, teams[i%len(teams)])
+	}
+	b.WriteString("]")
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "AWS_MCP_ACCOUNTS_FILE=" + path
+}
+
+// writePolicy writes an access policy file.
+func writePolicy(t *testing.T, doc string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startIdP runs a fake OpenID provider for the test.
+func startIdP(t *testing.T) *fakeoidc.Provider {
+	t.Helper()
+	idp := fakeoidc.Start()
+	t.Cleanup(idp.Close)
+	return idp
+}

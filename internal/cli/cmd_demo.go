@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/app"
+	"github.com/centralops/aws-mcp-multi-account/internal/buildinfo"
+	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+	"github.com/centralops/aws-mcp-multi-account/proxy"
+)
+
+// demoAccount is one account of the demo estate.
+type demoAccount struct {
+	name, ou, env, team string
+}
+
+// demoEstate is the demo's 25 accounts.
+var demoEstate = []demoAccount{
+	{"prod-payments", "Root/Workloads/Prod", "prod", "payments"},
+	{"prod-web", "Root/Workloads/Prod", "prod", "web"},
+	{"prod-mobile", "Root/Workloads/Prod", "prod", "mobile"},
+	{"prod-data", "Root/Workloads/Prod", "prod", "data"},
+	{"prod-identity", "Root/Workloads/Prod", "prod", "identity"},
+	{"prod-search", "Root/Workloads/Prod", "prod", "search"},
+	{"staging-payments", "Root/Workloads/Staging", "staging", "payments"},
+	{"staging-web", "Root/Workloads/Staging", "staging", "web"},
+	{"staging-data", "Root/Workloads/Staging", "staging", "data"},
+	{"dev-payments", "Root/Workloads/Dev", "dev", "payments"},
+	{"dev-web", "Root/Workloads/Dev", "dev", "web"},
+	{"dev-data", "Root/Workloads/Dev", "dev", "data"},
+	{"sandbox-alice", "Root/Sandbox", "sandbox", "platform"},
+	{"sandbox-bob", "Root/Sandbox", "sandbox", "platform"},
+	{"sandbox-carol", "Root/Sandbox", "sandbox", "data"},
+	{"security-audit", "Root/Security", "security", "security"},
+	{"security-logs", "Root/Security", "security", "security"},
+	{"shared-networking", "Root/Infrastructure", "shared", "platform"},
+	{"shared-tooling", "Root/Infrastructure", "shared", "platform"},
+	{"shared-dns", "Root/Infrastructure", "shared", "platform"},
+	{"ml-training", "Root/Workloads/Prod", "prod", "ml"},
+	{"ml-inference", "Root/Workloads/Prod", "prod", "ml"},
+	{"analytics", "Root/Workloads/Prod", "prod", "data"},
+	{"legacy-erp", "Root/Legacy", "prod", "finance"},
+	{"marketing-site", "Root/Workloads/Prod", "prod", "marketing"},
+}
+
+// Demo faults: two slow accounts and one whose role does not trust us.
+const (
+	demoSlow1, demoSlow2 = "legacy-erp", "analytics"
+	demoDenied           = "security-audit"
+)
+
+// demoScript is the demo's default script: every account's S3 buckets.
+const demoScript = "resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\nresp"
+
+// demoCmd runs the whole flow against in-process fakes of AWS: a query_all
+// through the real code path (or, with --serve, the stdio MCP server).
+func demoCmd(ctx context.Context, args []string, env cliEnv) error {
+	var cfg app.Config
+	// The demo ignores the real AWS environment: it talks only to its fakes.
+	noEnv := func(string) string { return "" }
+	fs, _ := app.NewFlagSet(buildinfo.Program+" demo", &cfg, noEnv, env.stderr)
+	serveMode := fs.Bool("serve", false, "run the stdio MCP server wired to the fakes (for Claude Desktop or the MCP Inspector)")
+	asJSON := fs.Bool("json", false, "print the query_all result as JSON")
+	script := fs.String("script", demoScript, "Python script to fan out with aws___run_script (AWS through await call_boto3(...); the last expression is the answer)")
+	if err := fs.Parse(args); err != nil {
+		return app.ParseError(err)
+	}
+	if !*serveMode && env.getenv("AWS_MCP_LOG_LEVEL") == "" && !flagSet(fs, "log-level") {
+		cfg.LogLevel = slog.LevelError // the table is the output
+	}
+
+	ids := make([]fakeaws.Account, len(demoEstate))
+	entries := make([]map[string]any, len(demoEstate))
+	byName := map[string]string{}
+	for i, d := range demoEstate {
+		id := fmt.Sprintf("4%02d15%07d", i+10, 1234567+i*7919)
+		ids[i] = fakeaws.Account{ID: id, Name: d.name}
+		byName[d.name] = id
+		entries[i] = map[string]any{"id": id, "name": d.name, "ou_path": d.ou, "tags": map[string]string{"env": d.env, "team": d.team}}
+	}
+	stack := fakeaws.Start(fakeaws.Options{Accounts: ids})
+	defer stack.Close()
+	stack.MCP.SetDefaultLatency(60 * time.Millisecond)
+	stack.MCP.SetLatency(byName[demoSlow1], 1500*time.Millisecond)
+	stack.MCP.SetLatency(byName[demoSlow2], 2200*time.Millisecond)
+	stack.STS.Deny(byName[demoDenied])
+
+	estate, _ := json.Marshal(entries)
+	cfg.TargetAccounts = string(estate)
+	cfg.Endpoint = stack.MCPURL
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+	}
+	base := aws.Config{
+		Region:      "us-east-1",
+		Credentials: stack.BaseCredentials(),
+	}
+	a, err := app.Build(ctx, cfg, app.NewLogger(env.stderr, cfg), app.Wiring{Base: &base, STSEndpoint: stack.STSURL})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	if *serveMode {
+		fmt.Fprintf(env.stderr, "demo: serving MCP over stdio against fakes of STS (%s) and the AWS MCP Server (%s) with %d accounts.\n"+
+			"demo: try it with: npx @modelcontextprotocol/inspector go run . demo --serve\n", stack.STSURL, stack.MCPURL, len(ids))
+		return serveStdio(ctx, a, env.stdin, env.stdout)
+	}
+
+	p := newPainter(env.stdout, env.getenv)
+	if !*asJSON {
+		fmt.Fprintf(env.stdout, "%s\n", p.bold(fmt.Sprintf("Demo: a script in %d accounts, through the real proxy against local fakes of AWS:", len(ids))))
+		fmt.Fprintf(env.stdout, "    %s\n", strings.ReplaceAll(*script, "\n", "\n    "))
+		fmt.Fprintf(env.stdout, "Fakes: STS at %s (%s denies us), AWS MCP Server at %s (%s and %s are slow).\n\n",
+			stack.STSURL, demoDenied, stack.MCPURL, demoSlow1, demoSlow2)
+	}
+	progress, finish := progressReporter(env.stderr, len(ids), "query_all")
+	arguments, _ := json.Marshal(map[string]string{"code": *script})
+	out, err := a.Service.QueryAll(ctx, proxy.QueryAllRequest{ToolName: proxy.RunScriptTool, Arguments: arguments}, progress)
+	finish()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.stdout, out)
+	}
+	if err := printResults(env.stdout, p, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "\nEach account's answer was signed with its own assumed-role credentials (%d AssumeRole calls, %d upstream sessions),\n"+
+		"under a read-only session policy that also denies secret reads: a write in the script fails with AccessDenied in every account.\n",
+		stack.STS.AssumeRoleCount(""), a.Pool.SessionsOpened())
+	fmt.Fprintln(env.stdout, "Next: `go run . demo --serve` to use these fakes from an MCP client; see README for real accounts.")
+	return nil
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}

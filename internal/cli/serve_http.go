@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/app"
+	"github.com/centralops/aws-mcp-multi-account/internal/buildinfo"
+	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+	"github.com/centralops/aws-mcp-multi-account/teamserver"
+)
+
+// serveHTTP runs the team server (serve --http) until SIGTERM or SIGINT,
+// then drains it.
+func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	identity := teamserver.Identity{
+		Issuer:              cfg.OIDCIssuer,
+		SessionName:         strings.ReplaceAll(cfg.SessionName, "{user}", app.LocalUser()),
+		SourceIdentityClaim: cfg.SourceIdentity,
+	}
+	if cfg.AccessPolicy != "" {
+		policy, err := teamserver.LoadPolicy(cfg.AccessPolicy)
+		if err != nil {
+			return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		}
+		identity.Policy = policy
+	}
+	a, err := app.Build(ctx, cfg, log, app.Wiring{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	var verifier *teamserver.Verifier
+	if cfg.OIDCIssuer != "" {
+		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		client := &http.Client{Transport: upstream.NewTransport(4), Timeout: 10 * time.Second}
+		verifier, err = teamserver.NewVerifier(dctx, cfg.OIDCIssuer, cfg.OIDCAudience, client, log)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if identity.Policy == nil {
+			log.Warn("no --access-policy: every signed-in caller reaches every configured account")
+		}
+	} else if cfg.InsecureNoAuth {
+		log.Warn("serving without sign-in (--insecure-no-auth): anyone who reaches this address uses the central credentials", "addr", cfg.HTTPAddr)
+	}
+
+	srv := teamserver.New(teamserver.Config{
+		Drain: cfg.Drain, BodyTimeout: cfg.BodyTimeout, Stateless: cfg.Stateless, Resource: cfg.OIDCAudience, Issuer: cfg.OIDCIssuer,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Log: log, TaskOwner: a.Service.TaskOwner,
+	}, proxy.NewServer(a.Service, buildinfo.Version()), verifier, identity)
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("serving MCP over Streamable HTTP", "addr", ln.Addr().String(), "path", teamserver.EndpointPath,
+		"oidc_issuer", cfg.OIDCIssuer, "stateless", cfg.Stateless, "tls", cfg.TLSCert != "", "endpoint", cfg.Endpoint)
+	return srv.Serve(ctx, ln)
+}

@@ -28,6 +28,8 @@ const (
 	DefaultTimeout        = 120 * time.Second
 	DefaultRegion         = "us-east-1"
 	DefaultReplyWithin    = 45 * time.Second
+	// DefaultCallerFanouts is the team server's CallerFanouts.
+	DefaultCallerFanouts = 2
 )
 
 // Config tunes the Service.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
-	"github.com/centralops/aws-mcp-multi-account/proxy"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
@@ -84,79 +83,18 @@ type Config struct {
 	// gateway's own limit, and the time kept to encode its answer.
 	InvocationBudget time.Duration
 	ResponseMargin   time.Duration
-}
 
-// envReader reads typed environment variables, remembering the first error.
-type envReader struct {
+	// getenv is the environment the configuration was read from (the SDK
+	// settings the wiring looks at come from it too).
 	getenv func(string) string
-	err    error
 }
 
-func (e *envReader) str(name, def string) string {
-	if v := strings.TrimSpace(e.getenv(name)); v != "" {
-		return v
+// env reads the environment the configuration came from.
+func (c Config) env(name string) string {
+	if c.getenv == nil {
+		return ""
 	}
-	return def
-}
-
-func (e *envReader) boolean(name string, def bool) bool {
-	v := e.str(name, "")
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: want true or false", name, v)
-	}
-	return b
-}
-
-func (e *envReader) integer(name string, def int) int {
-	v := e.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: want a whole number", name, v)
-	}
-	return n
-}
-
-func (e *envReader) number(name string, def float64) float64 {
-	v := e.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseFloat(v, 64)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: want a number", name, v)
-	}
-	return n
-}
-
-func (e *envReader) size(name string, def int64) int64 {
-	v := e.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := parseByteSize(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%w", name, err)
-	}
-	return n
-}
-
-func (e *envReader) duration(name string, def time.Duration) time.Duration {
-	v := e.str(name, "")
-	if v == "" {
-		return def
-	}
-	d, err := accounts.ParseDuration(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: %w", name, v, err)
-	}
-	return d
+	return c.getenv(name)
 }
 
 // durationFlag is a flag.Value for durations that also takes plain seconds.
@@ -255,115 +193,26 @@ func (f logLevelFlag) String() string {
 func (f logLevelFlag) Set(v string) error { return f.l.UnmarshalText([]byte(v)) }
 
 // NewFlagSet defines the configuration flags on a new FlagSet, with defaults
-// from the environment. Environment errors are reported by the returned
-// function, after parsing.
+// from the environment (both from the option table, options.go).
+// Environment errors are reported by the returned function, after parsing.
 func NewFlagSet(name string, cfg *Config, getenv func(string) string, out io.Writer) (*flag.FlagSet, func() error) {
 	env := &envReader{getenv: getenv}
-	*cfg = Config{
-		Endpoint:         env.str("AWS_MCP_ENDPOINT", upstream.DefaultEndpoint),
-		AccountsFile:     env.str("AWS_MCP_ACCOUNTS_FILE", ""),
-		TargetAccounts:   env.str("TARGET_ACCOUNTS", ""),
-		RoleName:         env.str("TARGET_ROLE_NAME", auth.DefaultRoleName),
-		ExternalID:       env.str("TARGET_EXTERNAL_ID", ""),
-		SessionName:      auth.DefaultSessionName,
-		Region:           env.str("AWS_REGION", env.str("AWS_DEFAULT_REGION", proxy.DefaultRegion)),
-		Concurrency:      env.integer("AWS_MCP_CONCURRENCY", proxy.DefaultConcurrency),
-		Timeout:          env.duration("AWS_MCP_TIMEOUT", proxy.DefaultTimeout),
-		Profile:          env.str("AWS_PROFILE", ""),
-		Org:              env.boolean("AWS_MCP_ORG", false),
-		OrgTTL:           env.duration("AWS_MCP_ORG_TTL", 15*time.Minute),
-		OrgRole:          env.str("AWS_MCP_ORG_ROLE", ""),
-		ReadOnly:         env.boolean("AWS_MCP_READ_ONLY", false),
-		SessionPolicyARN: env.str("AWS_MCP_SESSION_POLICY_ARN", ""),
-		AllowWriteFanout: env.boolean("AWS_MCP_ALLOW_WRITE_FANOUT", false),
-		MaxResponseBytes: env.size("AWS_MCP_MAX_RESPONSE_BYTES", upstream.DefaultMaxResponseBytes),
-		LogFormat:        env.str("AWS_MCP_LOG_FORMAT", "text"),
-
-		ResultBudget:     env.size("AWS_MCP_RESULT_BUDGET", results.DefaultBudget),
-		ResultBudgetMax:  env.size("AWS_MCP_RESULT_BUDGET_MAX", results.DefaultBudgetMax),
-		ResultStoreBytes: env.size("AWS_MCP_RESULT_STORE_BYTES", results.DefaultStoreBytes),
-		ResultTTL:        env.duration("AWS_MCP_RESULT_TTL", results.DefaultTTL),
-		ReplyWithin:      env.duration("AWS_MCP_REPLY_WITHIN", proxy.DefaultReplyWithin),
-		ResultsBucket:    env.str("AWS_MCP_RESULTS_BUCKET", ""),
-		ResultsPrefix:    env.str("AWS_MCP_RESULTS_PREFIX", "results/"),
-		ResultsKMSKey:    env.str("AWS_MCP_RESULTS_KMS_KEY", ""),
-
-		MaxConcurrency:    env.integer("AWS_MCP_MAX_CONCURRENCY", proxy.DefaultMaxConcurrency),
-		DeniedTTL:         env.duration("AWS_MCP_DENIED_TTL", auth.DefaultDeniedTTL),
-		AllowSecretFanout: env.boolean("AWS_MCP_ALLOW_SECRET_FANOUT", false),
-
-		AccountRPS:         env.number("AWS_MCP_ACCOUNT_RPS", upstream.DefaultAccountRPS),
-		AccountConcurrency: env.integer("AWS_MCP_ACCOUNT_CONCURRENCY", upstream.DefaultAccountConcurrency),
-
-		HTTPAddr:       env.str("AWS_MCP_HTTP_ADDR", ""),
-		OIDCIssuer:     env.str("AWS_MCP_OIDC_ISSUER", ""),
-		OIDCAudience:   env.str("AWS_MCP_OIDC_AUDIENCE", ""),
-		AccessPolicy:   env.str("AWS_MCP_ACCESS_POLICY", ""),
-		SourceIdentity: env.str("AWS_MCP_SOURCE_IDENTITY", ""),
-		CallerFanouts:  env.integer("AWS_MCP_CALLER_FANOUTS", 2),
-		Drain:          env.duration("AWS_MCP_DRAIN", 20*time.Second),
-		BodyTimeout:    env.duration("AWS_MCP_BODY_TIMEOUT", 30*time.Second),
-		Stateless:      env.boolean("AWS_MCP_STATELESS", false),
-		TLSCert:        env.str("AWS_MCP_TLS_CERT", ""),
-		TLSKey:         env.str("AWS_MCP_TLS_KEY", ""),
-		InsecureNoAuth: env.boolean("AWS_MCP_INSECURE_NO_AUTH", false),
-
-		InvocationBudget: env.duration("AWS_MCP_INVOCATION_BUDGET", 28*time.Second),
-		ResponseMargin:   env.duration("AWS_MCP_RESPONSE_MARGIN", 1500*time.Millisecond),
-	}
-	if lvl := env.str("AWS_MCP_LOG_LEVEL", ""); lvl != "" {
-		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil && env.err == nil {
-			env.err = fmt.Errorf("AWS_MCP_LOG_LEVEL=%q: want debug, info, warn or error", lvl)
-		}
-	}
-
+	*cfg = Config{getenv: getenv}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&cfg.Endpoint, "endpoint", cfg.Endpoint, "AWS MCP Server URL (env AWS_MCP_ENDPOINT); https only, except loopback")
-	fs.StringVar(&cfg.AccountsFile, "accounts", cfg.AccountsFile, "JSON or YAML accounts file (env AWS_MCP_ACCOUNTS_FILE); TARGET_ACCOUNTS holds the same JSON inline")
-	fs.StringVar(&cfg.RoleName, "role-name", cfg.RoleName, "role assumed in each member account (env TARGET_ROLE_NAME)")
-	fs.StringVar(&cfg.ExternalID, "external-id", cfg.ExternalID, "ExternalId passed to AssumeRole (env TARGET_EXTERNAL_ID)")
-	fs.StringVar(&cfg.SessionName, "session-name", cfg.SessionName, "RoleSessionName; {account} becomes the account id, {user} the local user name (CloudTrail attribution)")
-	fs.StringVar(&cfg.Region, "region", cfg.Region, "default target region of a query, sent upstream as _meta.AWS_REGION (env AWS_REGION)")
-	fs.StringVar(&cfg.SigningRegion, "signing-region", "", "SigV4 region of the endpoint (default: from the aws-mcp.<region>.api.aws host, else --region)")
-	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "accounts queried at once by query_all (env AWS_MCP_CONCURRENCY)")
-	fs.Var(durationFlag{&cfg.Timeout}, "timeout", "per-account call timeout (env AWS_MCP_TIMEOUT)")
-	fs.StringVar(&cfg.Profile, "profile", cfg.Profile, "AWS profile of the base (central) credentials (env AWS_PROFILE)")
-	fs.BoolVar(&cfg.Org, "org", cfg.Org, "discover accounts from AWS Organizations (env AWS_MCP_ORG)")
-	fs.Var(durationFlag{&cfg.OrgTTL}, "org-ttl", "how long discovered accounts are cached")
-	fs.StringVar(&cfg.OrgRole, "org-role", cfg.OrgRole, "role ARN to read Organizations through (management or delegated-admin account)")
-	fs.StringVar(&cfg.Profiles, "profiles", "", "glob of AWS config profiles; each is an account using that profile's own credentials")
-	fs.Var(listFlag{&cfg.Exclude}, "exclude", "account ids or name globs left out of every source (comma-separated, repeatable)")
-	fs.BoolVar(&cfg.ReadOnly, "read-only", cfg.ReadOnly, "pass a ReadOnlyAccess session policy on every AssumeRole and refuse write tools; scripts run bounded by it (env AWS_MCP_READ_ONLY)")
-	fs.StringVar(&cfg.SessionPolicyARN, "session-policy-arn", cfg.SessionPolicyARN, "managed read-only session policy of --read-only and of fan-out sessions (default arn:<partition>:iam::aws:policy/ReadOnlyAccess; env AWS_MCP_SESSION_POLICY_ARN)")
-	fs.BoolVar(&cfg.AllowWriteFanout, "allow-write-fanout", cfg.AllowWriteFanout, "let query_all fan out tools that are not read-only, and run scripts with the role's own permissions (env AWS_MCP_ALLOW_WRITE_FANOUT)")
-	fs.Var(byteSizeFlag{&cfg.MaxResponseBytes}, "max-response-bytes", "largest upstream answer accepted per account (e.g. 10MiB)")
-	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "debug, info, warn or error (env AWS_MCP_LOG_LEVEL); logs go to stderr")
-	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (env AWS_MCP_LOG_FORMAT)")
-	fs.Var(byteSizeFlag{&cfg.ResultBudget}, "result-budget", "byte budget of a tool result's text; what does not fit is kept for get_result (env AWS_MCP_RESULT_BUDGET)")
-	fs.Var(byteSizeFlag{&cfg.ResultBudgetMax}, "result-budget-max", "the most a call's max_bytes may ask for (env AWS_MCP_RESULT_BUDGET_MAX)")
-	fs.Var(byteSizeFlag{&cfg.ResultStoreBytes}, "result-store-bytes", "memory kept for stored results; the oldest go first (env AWS_MCP_RESULT_STORE_BYTES)")
-	fs.Var(durationFlag{&cfg.ResultTTL}, "result-ttl", "how long stored results are kept (env AWS_MCP_RESULT_TTL)")
-	fs.Var(durationFlag{&cfg.ReplyWithin}, "reply-within", "query_all answers by then with the accounts that finished; the rest stay pending in the background; 0 waits for all (env AWS_MCP_REPLY_WITHIN)")
-	fs.StringVar(&cfg.ResultsBucket, "results-bucket", cfg.ResultsBucket, "S3 bucket that keeps full answers, so any process can serve get_result (env AWS_MCP_RESULTS_BUCKET)")
-	fs.StringVar(&cfg.ResultsPrefix, "results-prefix", cfg.ResultsPrefix, "key prefix of stored results in the bucket (env AWS_MCP_RESULTS_PREFIX)")
-	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", cfg.MaxConcurrency, "the most workers a fan-out grows to when its accounts would not answer before its deadline (env AWS_MCP_MAX_CONCURRENCY)")
-	fs.Var(durationFlag{&cfg.DeniedTTL}, "denied-ttl", "how long an AccessDenied on AssumeRole is remembered before the role is tried again; 0 disables (env AWS_MCP_DENIED_TTL)")
-	fs.BoolVar(&cfg.AllowSecretFanout, "allow-secret-fanout", cfg.AllowSecretFanout, "let query_all fan out reads whose answer is a secret: no inline deny on fan-out sessions (env AWS_MCP_ALLOW_SECRET_FANOUT)")
-	fs.Float64Var(&cfg.AccountRPS, "account-rps", cfg.AccountRPS, "upstream requests a second per account, within the AWS MCP Server's quota (3 per account and Region); 0 is unpaced (env AWS_MCP_ACCOUNT_RPS)")
-	fs.IntVar(&cfg.AccountConcurrency, "account-concurrency", cfg.AccountConcurrency, "upstream requests in flight per account; 0 is unbounded (env AWS_MCP_ACCOUNT_CONCURRENCY)")
-	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "serve: MCP Streamable HTTP at ADDR/mcp for a team instead of stdio, e.g. :8080 (env AWS_MCP_HTTP_ADDR)")
-	fs.StringVar(&cfg.OIDCIssuer, "oidc-issuer", cfg.OIDCIssuer, "serve --http: OpenID provider whose bearer tokens are accepted (env AWS_MCP_OIDC_ISSUER)")
-	fs.StringVar(&cfg.OIDCAudience, "oidc-audience", cfg.OIDCAudience, "serve --http: this server's resource URI, the audience tokens must be issued for (env AWS_MCP_OIDC_AUDIENCE)")
-	fs.StringVar(&cfg.AccessPolicy, "access-policy", cfg.AccessPolicy, "serve --http: YAML or JSON file mapping token claims to the accounts each caller reaches (env AWS_MCP_ACCESS_POLICY)")
-	fs.StringVar(&cfg.SourceIdentity, "source-identity", cfg.SourceIdentity, "serve --http: token claim passed as sts:SourceIdentity on every AssumeRole (env AWS_MCP_SOURCE_IDENTITY)")
-	fs.IntVar(&cfg.CallerFanouts, "caller-fanouts", cfg.CallerFanouts, "serve --http: query_all fan-outs one caller may run at once (env AWS_MCP_CALLER_FANOUTS)")
-	fs.Var(durationFlag{&cfg.Drain}, "drain", "serve --http: at SIGTERM, how long calls in flight may take to finish (env AWS_MCP_DRAIN)")
-	fs.Var(durationFlag{&cfg.BodyTimeout}, "body-timeout", "serve --http: how long a request body may take to arrive; slower ones get 408 (env AWS_MCP_BODY_TIMEOUT)")
-	fs.BoolVar(&cfg.Stateless, "stateless", cfg.Stateless, "serve --http: no server-side MCP sessions, so many processes serve any caller (env AWS_MCP_STATELESS)")
-	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "serve --http: TLS certificate file (env AWS_MCP_TLS_CERT); without it, put a TLS-terminating load balancer in front")
-	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "serve --http: TLS key file (env AWS_MCP_TLS_KEY)")
-	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", cfg.InsecureNoAuth, "serve --http: allow a non-loopback address without --oidc-issuer (anyone who reaches it uses the central credentials)")
+	for _, o := range options {
+		o.bind(cfg, env, fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of %s:\n", name)
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nSet only in the environment:\n")
+		for _, o := range options {
+			if o.flag == "" {
+				fmt.Fprintf(fs.Output(), "  %s\n    \t%s\n", strings.Join(o.env, ", "), o.help)
+			}
+		}
+	}
 	return fs, func() error { return env.err }
 }
 

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"os"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -18,7 +16,7 @@ func newS3Store(cfg Config, base aws.Config, w Wiring) *s3store.Store {
 		}
 		// A custom endpoint (a local S3, MinIO, a VPC endpoint URL) has no
 		// bucket subdomains.
-		if w.S3Endpoint != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != "" {
+		if w.S3Endpoint != "" || cfg.env("AWS_ENDPOINT_URL_S3") != "" || cfg.env("AWS_ENDPOINT_URL") != "" {
 			o.UsePathStyle = true
 		}
 		// The objects are small JSON documents written once; request

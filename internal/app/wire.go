@@ -215,7 +215,7 @@ func buildDirectory(cfg Config, log *slog.Logger, extra ...accounts.Source) (*ac
 func extraSources(cfg Config, base aws.Config, stsClient *sts.Client, profiles *auth.ProfileStore, partition string, log *slog.Logger) ([]accounts.Source, error) {
 	var out []accounts.Source
 	if cfg.Profiles != "" {
-		configFile := os.Getenv("AWS_CONFIG_FILE")
+		configFile := cfg.env("AWS_CONFIG_FILE")
 		if configFile == "" {
 			configFile = awsconfig.DefaultSharedConfigFilename()
 		}

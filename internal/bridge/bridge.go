@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/internal/app"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
 
 // Client-context keys that Amazon Bedrock AgentCore Gateway sets on a
@@ -225,7 +227,7 @@ func seedError(status int, err error) seedResponse {
 // agent whole), and no early reply (nothing runs after an invocation).
 var lambdaDefaults = map[string]string{
 	"AWS_MCP_LOG_FORMAT":    "json",
-	"AWS_MCP_RESULT_BUDGET": "256KiB",
+	"AWS_MCP_RESULT_BUDGET": strconv.Itoa(results.DefaultLambdaBudget),
 	"AWS_MCP_REPLY_WITHIN":  "0",
 }
 

@@ -1,0 +1,110 @@
+package app
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/teamserver"
+)
+
+// TestHelpNamesEveryEnvironmentVariable: -h lists every setting's
+// environment variables, beside its flag or among the settings only the
+// environment sets.
+func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	var cfg Config
+	fs, _ := NewFlagSet("test", &cfg, func(string) string { return "" }, &out)
+	fs.Usage()
+	for _, o := range options {
+		for _, name := range o.env {
+			if !strings.Contains(out.String(), name) {
+				t.Errorf("-h does not name %s (option %q)", name, o.flag)
+			}
+		}
+	}
+}
+
+// TestReadmeConfigurationTablesMatchTheOptions: the environment variables
+// of README's configuration tables (Configuration, and Run it for your
+// team) are exactly the options'.
+func TestReadmeConfigurationTablesMatchTheOptions(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	row := regexp.MustCompile("^\\| (`--[a-z-]+`(?:, `--[a-z-]+`)*|—) \\| ([^|]+) \\|")
+	variable := regexp.MustCompile("`([A-Z][A-Z0-9_]+)`")
+	for _, line := range strings.Split(string(readme), "\n") {
+		m := row.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		for _, v := range variable.FindAllStringSubmatch(m[2], -1) {
+			documented = append(documented, v[1])
+		}
+	}
+	var declared []string
+	for _, o := range options {
+		declared = append(declared, o.env...)
+	}
+	slices.Sort(documented)
+	slices.Sort(declared)
+	documented, declared = slices.Compact(documented), slices.Compact(declared)
+	for _, v := range declared {
+		if !slices.Contains(documented, v) {
+			t.Errorf("README's configuration tables do not list %s", v)
+		}
+	}
+	for _, v := range documented {
+		if !slices.Contains(declared, v) {
+			t.Errorf("README lists %s, which no option reads", v)
+		}
+	}
+}
+
+// TestOptionDefaultsAndEnvironment: with no environment the defaults are
+// the packages' constants; the environment sets each kind of value; a bad
+// value names the variable.
+func TestOptionDefaultsAndEnvironment(t *testing.T) {
+	t.Parallel()
+	load := func(env map[string]string) (Config, error) {
+		var cfg Config
+		_, envErr := NewFlagSet("test", &cfg, func(k string) string { return env[k] }, &bytes.Buffer{})
+		return cfg, envErr()
+	}
+	cfg, err := load(nil)
+	if err != nil || cfg.Concurrency != proxy.DefaultConcurrency || cfg.Drain != teamserver.DefaultDrain ||
+		cfg.CallerFanouts != proxy.DefaultCallerFanouts || cfg.InvocationBudget != DefaultInvocationBudget || cfg.Region != proxy.DefaultRegion {
+		t.Errorf("defaults: %+v, %v", cfg, err)
+	}
+	cfg, err = load(map[string]string{"AWS_DEFAULT_REGION": "eu-west-1", "AWS_MCP_CONCURRENCY": "7", "AWS_MCP_ORG": "true",
+		"AWS_MCP_ACCOUNT_RPS": "1.5", "AWS_MCP_RESULT_BUDGET": "8KiB", "AWS_MCP_ORG_TTL": "90", "AWS_MCP_LOG_LEVEL": "debug"})
+	if err != nil || cfg.Region != "eu-west-1" || cfg.Concurrency != 7 || !cfg.Org || cfg.AccountRPS != 1.5 ||
+		cfg.ResultBudget != 8<<10 || cfg.OrgTTL != 90*time.Second || cfg.LogLevel.String() != "DEBUG" {
+		t.Errorf("from the environment: %+v, %v", cfg, err)
+	}
+	if cfg, _ := load(map[string]string{"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "eu-west-1"}); cfg.Region != "us-west-2" {
+		t.Errorf("AWS_REGION does not win over AWS_DEFAULT_REGION: %s", cfg.Region)
+	}
+	tests := []struct{ name, value, want string }{
+		{"AWS_MCP_CONCURRENCY", "many", `AWS_MCP_CONCURRENCY="many": want a whole number`},
+		{"AWS_MCP_ORG", "yes please", `AWS_MCP_ORG="yes please": want true or false`},
+		{"AWS_MCP_RESULT_BUDGET", "-1", `AWS_MCP_RESULT_BUDGET="-1": want a positive size such as 10MiB`},
+		{"AWS_MCP_LOG_LEVEL", "loud", `AWS_MCP_LOG_LEVEL="loud": want debug, info, warn or error`},
+		{"AWS_MCP_ACCOUNT_RPS", "fast", `AWS_MCP_ACCOUNT_RPS="fast": want a number`},
+	}
+	for _, tt := range tests {
+		if _, err := load(map[string]string{tt.name: tt.value}); err == nil || err.Error() != tt.want {
+			t.Errorf("%s=%s: %v, want %s", tt.name, tt.value, err, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
@@ -20,39 +21,14 @@ var ErrUnknownTool = errors.New("unknown tool")
 // Argument and request errors are returned as errors; an account's own
 // failure is inside the result.
 func (s *Service) Invoke(ctx context.Context, tool string, args json.RawMessage, progress Progress) (any, error) {
-	switch tool {
-	case ToolListAccounts:
-		return s.runListAccounts(ctx, args)
-	case ToolQuery:
-		res, budget, err := s.runQuery(ctx, args)
-		if err != nil {
-			return nil, err
+	names := make([]string, len(toolSpecs))
+	for i, spec := range toolSpecs {
+		if spec.name == tool {
+			return spec.invoke(ctx, s, args, progress)
 		}
-		return fitEntry(res, budget), nil
-	case ToolQueryAll:
-		q, budget, err := s.queryAllArgs(args)
-		if err != nil {
-			return nil, err
-		}
-		q.ReplyWithin = 0
-		out, err := s.QueryAll(ctx, q, progress)
-		if err != nil {
-			return nil, err
-		}
-		return s.fitAnswer(out, budget), nil
-	case ToolListTools:
-		return s.runListTools(ctx, args)
-	case ToolGetResult:
-		out, budget, err := s.runGetResult(ctx, args)
-		if err != nil {
-			return nil, err
-		}
-		if all, ok := out.(*QueryAllResult); ok {
-			return s.fitAnswer(all, budget), nil
-		}
-		return out, nil
+		names[i] = spec.name
 	}
-	return nil, fmt.Errorf("%w %q: want %s, %s, %s, %s or %s", ErrUnknownTool, tool, ToolListAccounts, ToolQuery, ToolQueryAll, ToolListTools, ToolGetResult)
+	return nil, fmt.Errorf("%w %q: want %s or %s", ErrUnknownTool, tool, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }
 
 // fitAnswer fits a fan-out's structured answer alone into the budget.

@@ -21,52 +21,6 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
-// Defaults of Config.
-const (
-	DefaultConcurrency    = 16
-	DefaultMaxConcurrency = 128
-	DefaultTimeout        = 120 * time.Second
-	DefaultRegion         = "us-east-1"
-	DefaultReplyWithin    = 45 * time.Second
-	// DefaultCallerFanouts is the team server's CallerFanouts.
-	DefaultCallerFanouts = 2
-)
-
-// Config tunes the Service.
-type Config struct {
-	// DefaultRegion is the target region of a query that names none.
-	DefaultRegion string
-	// Concurrency bounds the accounts queried at once by QueryAll.
-	Concurrency int
-	// Timeout bounds one account's call (credentials, session, tool call).
-	Timeout time.Duration
-	// ReadOnly refuses tools that are not read-only in Query and QueryAll.
-	ReadOnly bool
-	// AllowWriteFanout lets QueryAll run tools that are not read-only.
-	AllowWriteFanout bool
-	// AllowSecretFanout lets QueryAll run reads whose answer is a secret
-	// (SecretReads).
-	AllowSecretFanout bool
-	// MaxConcurrency bounds the workers a fan-out may grow to when its
-	// accounts would not all answer before its deadline.
-	MaxConcurrency int
-	// ResultBudget bounds the text of a tool result (results.DefaultBudget
-	// when 0); ResultBudgetMax is the ceiling a call's max_bytes may ask for.
-	ResultBudget    int
-	ResultBudgetMax int
-	// ReplyWithin is when the query_all tool answers with the accounts that
-	// have finished, leaving the rest pending in the background; 0 waits
-	// for every account.
-	ReplyWithin time.Duration
-	// NotKept says why answers are not kept when there is no result store
-	// (the Lambda bridge without a bucket).
-	NotKept string
-	// CallerFanouts bounds the query_all fan-outs one caller of a shared
-	// server runs at once (until every account has answered); 0 is no
-	// bound.
-	CallerFanouts int
-}
-
 // Credentials resolves the credentials of an account for the context's
 // caller.
 type Credentials interface {
@@ -146,30 +100,11 @@ func (s *Service) Close(ctx context.Context) {
 	}
 }
 
-// Config returns the service's configuration.
-func (s *Service) Config() Config { return s.cfg }
-
 // Status values of a Result.
 const (
 	StatusSuccess = results.StatusSuccess
 	StatusError   = results.StatusError
 	StatusPending = results.StatusPending
-)
-
-// Error codes of a failed Result, for machines.
-const (
-	CodeAccessDenied   = "access_denied"
-	CodeCredentials    = "credentials"
-	CodeTimeout        = "timeout"
-	CodeCancelled      = "cancelled"
-	CodeUpstream       = "upstream"
-	CodeToolError      = "tool_error"
-	CodeResponseTooBig = "response_too_large"
-	// CodeNoSessionPolicy: the account's own credentials cannot carry the
-	// session policy the call needs (a --profiles account).
-	CodeNoSessionPolicy = "no_session_policy"
-	// CodeTaskExpired: the upstream forgot a script's task before it ended.
-	CodeTaskExpired = "task_expired"
 )
 
 // Result is one account's (and region's) answer: status, the upstream
@@ -339,21 +274,6 @@ func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string,
 	s.log.Log(ctx, level, "upstream call", attrs...)
 }
 
-// CredentialsError is a failure to get an account's credentials other than
-// AssumeRole (a profile that cannot be loaded, an expired SSO session).
-type CredentialsError struct {
-	AccountID string
-	Err       error
-}
-
-// Error names the account and the cause.
-func (e *CredentialsError) Error() string {
-	return fmt.Sprintf("credentials of account %s: %s", e.AccountID, auth.Describe(e.Err))
-}
-
-// Unwrap returns the cause.
-func (e *CredentialsError) Unwrap() error { return e.Err }
-
 // credentials returns the account's upstream target (its retrieved-once
 // provider and session key) and its current credentials; an AssumeRole
 // failure stays an AssumeRoleError.
@@ -401,68 +321,4 @@ func (s *Service) invoke(ctx context.Context, acct accounts.Account, region stri
 		return data, nil, err
 	}
 	return s.awaitTask(ctx, target, region, data)
-}
-
-// toolOutcome reports whether an upstream result is a tool error, and its
-// text. Only isError is decoded unless it is set: answers can be large.
-func toolOutcome(data json.RawMessage) (string, bool) {
-	var r struct {
-		IsError bool `json:"isError"`
-	}
-	if json.Unmarshal(data, &r) != nil || !r.IsError {
-		return "", false
-	}
-	if text := results.Text(data); text != string(data) {
-		return text, true
-	}
-	return "the upstream tool reported an error without text", true
-}
-
-// classifyError returns the ErrorCode of a failed call.
-func classifyError(ctx context.Context, err error) string {
-	var assume *auth.AssumeRoleError
-	var credErr *CredentialsError
-	switch {
-	case errors.As(err, &assume):
-		if assume.Code() == "AccessDenied" {
-			return CodeAccessDenied
-		}
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return CodeTimeout
-		}
-		return CodeCredentials
-	case errors.As(err, &credErr):
-		return CodeCredentials
-	case errors.Is(err, ErrNoSessionPolicy):
-		return CodeNoSessionPolicy
-	case errors.Is(err, errTaskExpired):
-		return CodeTaskExpired
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		return CodeTimeout
-	case ctx.Err() != nil, errors.Is(err, context.Canceled):
-		return CodeCancelled
-	case errors.Is(err, upstream.ErrResponseTooLarge):
-		return CodeResponseTooBig
-	}
-	return CodeUpstream
-}
-
-// describeError renders a failed call's cause for the caller; elapsed is
-// how long the call ran.
-func describeError(ctx context.Context, err error, elapsed time.Duration) string {
-	var assume *auth.AssumeRoleError
-	if errors.As(err, &assume) {
-		msg := assume.Error()
-		if assume.Code() == "AccessDenied" {
-			msg += " (check the role exists and its trust policy allows the central principal, and the ExternalId if one is required)"
-		}
-		return msg
-	}
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("timed out after %s (per-account timeout or the caller's deadline; raise --timeout if the account is just slow)", elapsed.Round(100*time.Millisecond))
-	case ctx.Err() != nil:
-		return "cancelled before the account answered"
-	}
-	return err.Error()
 }

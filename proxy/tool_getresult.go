@@ -302,3 +302,15 @@ func ResultTemplate(s *Service) (mcp.ResourceTemplate, server.ResourceTemplateHa
 		return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: mime, Text: a.Text}}, nil
 	}
 }
+
+// invokeGetResult is get_result for the Lambda bridge.
+func invokeGetResult(ctx context.Context, s *Service, args json.RawMessage, _ Progress) (any, error) {
+	out, budget, err := s.runGetResult(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	if all, ok := out.(*QueryAllResult); ok {
+		return s.fitAnswer(all, budget), nil
+	}
+	return out, nil
+}

@@ -261,3 +261,12 @@ func runeStart(s string, i int) int {
 	}
 	return i
 }
+
+// invokeQuery is query for the Lambda bridge.
+func invokeQuery(ctx context.Context, s *Service, args json.RawMessage, _ Progress) (any, error) {
+	res, budget, err := s.runQuery(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	return fitEntry(res, budget), nil
+}

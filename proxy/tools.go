@@ -22,14 +22,30 @@ const (
 	ToolGetResult    = "get_result"
 )
 
+// toolSpec is one tool of the proxy, declared in its own tool_*.go file:
+// its MCP definition and handler, and how the Lambda bridge runs it
+// (returning the structured answer, fitted to the budget).
+type toolSpec struct {
+	name   string
+	define func(*Service) (mcp.Tool, server.ToolHandlerFunc)
+	invoke func(ctx context.Context, s *Service, args json.RawMessage, progress Progress) (any, error)
+}
+
+// toolSpecs are every tool, in a stable order: Tools, Invoke and the
+// gateway schema read this one list. A new tool is a new file and a line here.
+var toolSpecs = []toolSpec{
+	{ToolListAccounts, ListAccountsTool, invokeListAccounts},
+	{ToolQuery, QueryTool, invokeQuery},
+	{ToolQueryAll, QueryAllTool, invokeQueryAll},
+	{ToolListTools, ListToolsTool, invokeListTools},
+	{ToolGetResult, GetResultTool, invokeGetResult},
+}
+
 // Tools returns every tool of the proxy with its handler, in a stable order.
 func Tools(s *Service) []server.ServerTool {
-	constructors := []func(*Service) (mcp.Tool, server.ToolHandlerFunc){
-		ListAccountsTool, QueryTool, QueryAllTool, ListToolsTool, GetResultTool,
-	}
-	out := make([]server.ServerTool, len(constructors))
-	for i, c := range constructors {
-		tool, handler := c(s)
+	out := make([]server.ServerTool, len(toolSpecs))
+	for i, spec := range toolSpecs {
+		tool, handler := spec.define(s)
 		out[i] = server.ServerTool{Tool: tool, Handler: handler}
 	}
 	return out
@@ -150,36 +166,6 @@ const selectorProperties = `
 		"tags": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Tag key to value; every tag must match."},
 		"ou": {"type": "string", "description": "OU id (ou-...) or OU path prefix (e.g. \"Root/Workloads\")."}`
 
-// ListAccountsTool lists the configured accounts, optionally narrowed by
-// selectors so an agent can preview a query_all selection.
-func ListAccountsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
-	tool := mcp.NewToolWithRawSchema(ToolListAccounts,
-		"List the AWS accounts this server can query: id, name, source, OU path, OU id and tags. "+
-			"The optional selectors (ANDed together) preview which accounts query_all would target.",
-		json.RawMessage(`{"type": "object", "properties": {`+selectorProperties+`}, "additionalProperties": false}`))
-	tool.Annotations = annotations("List accounts", true)
-	tool.RawOutputSchema = json.RawMessage(listAccountsOutputSchema)
-	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		out, err := s.runListAccounts(ctx, rawArguments(req))
-		if err != nil {
-			return toolError(err), nil
-		}
-		return mcp.NewToolResultStructured(out, renderAccounts(out)), nil
-	}
-}
-
-func (s *Service) runListAccounts(ctx context.Context, raw json.RawMessage) (*AccountList, error) {
-	args, err := ParseArgs(raw, "accounts", "tags", "ou")
-	if err != nil {
-		return nil, err
-	}
-	sel, err := selectorArgs(args)
-	if err != nil {
-		return nil, err
-	}
-	return s.ListAccounts(ctx, sel)
-}
-
 func selectorArgs(args Args) (accounts.Selector, error) {
 	var sel accounts.Selector
 	var err error
@@ -193,38 +179,6 @@ func selectorArgs(args Args) (accounts.Selector, error) {
 		return sel, err
 	}
 	return sel, sel.Validate()
-}
-
-// ListToolsTool lists the upstream AWS MCP Server's tools.
-func ListToolsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
-	tool := mcp.NewToolWithRawSchema(ToolListTools,
-		"List the tools of the AWS MCP Server (name, description, read-only) as seen through one account, "+
-			"so you know which tool_name values query and query_all accept.",
-		json.RawMessage(`{"type": "object", "properties": {
-		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Account to look through (default: the first configured)."}
-	}, "additionalProperties": false}`))
-	tool.Annotations = annotations("List upstream tools", true)
-	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		out, err := s.runListTools(ctx, rawArguments(req))
-		if err != nil {
-			return toolError(err), nil
-		}
-		return mcp.NewToolResultStructured(out, renderTools(out)), nil
-	}
-}
-
-func (s *Service) runListTools(ctx context.Context, raw json.RawMessage) (*UpstreamToolList, error) {
-	args, err := ParseArgs(raw, "account_id")
-	if err != nil {
-		return nil, err
-	}
-	id := ""
-	if args.present("account_id") {
-		if id, err = args.AccountID("account_id"); err != nil {
-			return nil, err
-		}
-	}
-	return s.UpstreamTools(ctx, id)
 }
 
 func annotations(title string, readOnly bool) mcp.ToolAnnotation {

@@ -112,11 +112,11 @@ var ErrInvalidToken = errors.New("invalid token")
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	var claims Claims
 	if err := tok.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
+		return nil, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
 	}
 	now := v.now()
 	switch {

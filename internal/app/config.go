@@ -293,7 +293,7 @@ func ParseError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrConfig, err)
+	return fmt.Errorf("%w: %w", ErrConfig, err)
 }
 
 // ParseConfig reads flags (after the environment) and validates them.
@@ -304,10 +304,10 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 		return cfg, nil, ParseError(err)
 	}
 	if err := envErr(); err != nil {
-		return cfg, nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return cfg, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return cfg, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return cfg, fs.Args(), nil
 }

@@ -132,7 +132,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 		ClientInfo:         mcp.Implementation{Name: "aws-mcp-multi-account", Version: buildinfo.Version()},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	svc := proxy.New(ServiceConfig(cfg, w), dir, creds, pool, log)
 	kept := resultStore(cfg, base, w)
@@ -168,7 +168,7 @@ func loadBaseConfig(ctx context.Context, cfg Config, w Wiring) (aws.Config, erro
 	}
 	base, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("%w: load AWS configuration: %v", ErrConfig, err)
+		return aws.Config{}, fmt.Errorf("%w: load AWS configuration: %w", ErrConfig, err)
 	}
 	return base, nil
 }
@@ -180,7 +180,7 @@ func buildDirectory(cfg Config, log *slog.Logger, extra ...accounts.Source) (*ac
 	if cfg.AccountsFile != "" {
 		accts, warnings, err := accounts.ReadFile(cfg.AccountsFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		for _, w := range warnings {
 			log.Warn("accounts file: "+w, "file", cfg.AccountsFile)
@@ -190,7 +190,7 @@ func buildDirectory(cfg Config, log *slog.Logger, extra ...accounts.Source) (*ac
 	if cfg.TargetAccounts != "" {
 		accts, warnings, err := accounts.ParseWithWarnings([]byte(cfg.TargetAccounts), accounts.SourceEnv)
 		if err != nil {
-			return nil, fmt.Errorf("%w: TARGET_ACCOUNTS: %v", ErrConfig, err)
+			return nil, fmt.Errorf("%w: TARGET_ACCOUNTS: %w", ErrConfig, err)
 		}
 		for _, w := range warnings {
 			log.Warn("TARGET_ACCOUNTS: " + w)
@@ -205,7 +205,7 @@ func buildDirectory(cfg Config, log *slog.Logger, extra ...accounts.Source) (*ac
 	}
 	dir, err := accounts.NewDirectory(cfg.Exclude, append(sources, extra...)...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return dir, nil
 }
@@ -232,7 +232,7 @@ func extraSources(cfg Config, base aws.Config, stsClient *sts.Client, profiles *
 			return aws.ToString(out.Account), nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		out = append(out, src)
 	}

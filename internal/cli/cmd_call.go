@@ -54,14 +54,14 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	}
 	tool, toolArgs, err := buildToolArgs(rest[0], rest[1:], *rawArgs)
 	if err != nil {
-		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
 	if _, err := results.Compile(*jmespath); err != nil {
-		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
 	sel := accounts.Selector{Accounts: selectAccounts, OU: *ou}
 	if sel.Tags, err = parseTags(tags); err != nil {
-		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
 	a, err := app.Build(ctx, f.cfg, app.NewLogger(env.stderr, f.cfg), app.Wiring{KeepNone: "the call command keeps no results"})
 	if err != nil {

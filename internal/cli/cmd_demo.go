@@ -97,7 +97,7 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	cfg.TargetAccounts = string(estate)
 	cfg.Endpoint = stack.MCPURL
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
 	base := aws.Config{
 		Region:      "us-east-1",

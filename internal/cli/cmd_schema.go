@@ -19,7 +19,7 @@ func gatewaySchemaCmd(_ context.Context, args []string, env cliEnv) error {
 		return app.ParseError(err)
 	}
 	if err := envErr(); err != nil {
-		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
 	tools, err := proxy.GatewayTools(proxy.ToolDefinitions(app.ServiceConfig(cfg, app.Wiring{})))
 	if err != nil {

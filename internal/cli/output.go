@@ -51,10 +51,10 @@ func (c *commandFlags) parse(args []string) error {
 		return app.ParseError(err)
 	}
 	if err := c.envErr(); err != nil {
-		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
 	if err := c.cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", app.ErrConfig, err)
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
 	return nil
 }

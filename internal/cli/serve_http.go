@@ -31,7 +31,7 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	if cfg.AccessPolicy != "" {
 		policy, err := teamserver.LoadPolicy(cfg.AccessPolicy)
 		if err != nil {
-			return fmt.Errorf("%w: %v", app.ErrConfig, err)
+			return fmt.Errorf("%w: %w", app.ErrConfig, err)
 		}
 		identity.Policy = policy
 	}

@@ -291,7 +291,7 @@ func (l *layout) assemble(level int) string {
 	if s.Pending > 0 {
 		fmt.Fprintf(&b, ", %d pending", s.Pending)
 	}
-	fmt.Fprintf(&b, " (%s, %s, %s)", plural(s.Accounts, "account"), plural(s.Regions, "region"), (time.Duration(s.DurationMS) * time.Millisecond).String())
+	fmt.Fprintf(&b, " (%s, %s, %s)", Plural(s.Accounts, "account"), Plural(s.Regions, "region"), (time.Duration(s.DurationMS) * time.Millisecond).String())
 	if a.JMESPath != "" {
 		fmt.Fprintf(&b, ", jmespath %q", a.JMESPath)
 	}
@@ -386,12 +386,12 @@ func (l *layout) note() string {
 		if shownAnswers == 0 {
 			return ""
 		}
-		return fmt.Sprintf("Every answer is shown (%s).\n", plural(shownAccounts, "account"))
+		return fmt.Sprintf("Every answer is shown (%s).\n", Plural(shownAccounts, "account"))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Answers shown in full: %d of %s (%s). Not shown, to fit the %s budget: %s, %s in all, listed under \"Not shown\".",
-		shownAccounts, plural(shownAccounts+omittedAnswers, "successful account"), plural(shownAnswers, "distinct answer"),
-		Size(l.opts.Budget), plural(omittedAnswers, "answer"), Size(omittedBytes))
+		shownAccounts, Plural(shownAccounts+omittedAnswers, "successful account"), Plural(shownAnswers, "distinct answer"),
+		Size(l.opts.Budget), Plural(omittedAnswers, "answer"), Size(omittedBytes))
 	hint := l.hint()
 	if l.opts.ResultID != "" {
 		fmt.Fprintf(&b, " Read one with get_result {\"result_id\": %q, \"account_id\": \"<id>\"} (paged with offset), or re-project every answer without calling AWS again with get_result {\"result_id\": %q, \"jmespath\": %q}.",
@@ -478,7 +478,7 @@ func (l *layout) errorLine(g *errorGroup, lists *listWriter) string {
 	for i, m := range g.members {
 		labels[i] = l.views[m].label
 	}
-	return fmt.Sprintf("- %s, %s: %s: %s\n", plural(len(g.members), "account"), code, clipLine(g.message, 400), lists.join(labels))
+	return fmt.Sprintf("- %s, %s: %s: %s\n", Plural(len(g.members), "account"), code, clipLine(g.message, 400), lists.join(labels))
 }
 
 // listWriter joins account labels; at level 2 it stops naming accounts
@@ -657,8 +657,8 @@ func clipLine(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// plural renders "1 account" or "3 accounts".
-func plural(n int, noun string) string {
+// Plural renders "1 account" or "3 accounts".
+func Plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}

@@ -58,7 +58,7 @@ func (r *Record) Find(account, region string) (int, error) {
 	}
 	switch {
 	case len(regions) == 0:
-		return 0, fmt.Errorf("result %s has no answer of account %s (it covers %s)", r.ID, account, plural(len(r.Answer.Results), "account-region pair"))
+		return 0, fmt.Errorf("result %s has no answer of account %s (it covers %s)", r.ID, account, Plural(len(r.Answer.Results), "account-region pair"))
 	case region != "" && (found < 0 || r.Answer.Results[found].Region != region):
 		return 0, fmt.Errorf("result %s has no answer of account %s in region %s (it has %s)", r.ID, account, region, strings.Join(regions, ", "))
 	case region == "" && len(regions) > 1:

@@ -1,0 +1,51 @@
+package proxy
+
+import (
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultConcurrency    = 16
+	DefaultMaxConcurrency = 128
+	DefaultTimeout        = 120 * time.Second
+	DefaultRegion         = "us-east-1"
+	DefaultReplyWithin    = 45 * time.Second
+	// DefaultCallerFanouts is the team server's CallerFanouts.
+	DefaultCallerFanouts = 2
+)
+
+// Config tunes the Service.
+type Config struct {
+	// DefaultRegion is the target region of a query that names none.
+	DefaultRegion string
+	// Concurrency bounds the accounts queried at once by QueryAll.
+	Concurrency int
+	// Timeout bounds one account's call (credentials, session, tool call).
+	Timeout time.Duration
+	// ReadOnly refuses tools that are not read-only in Query and QueryAll.
+	ReadOnly bool
+	// AllowWriteFanout lets QueryAll run tools that are not read-only.
+	AllowWriteFanout bool
+	// AllowSecretFanout lets QueryAll run reads whose answer is a secret
+	// (SecretReads).
+	AllowSecretFanout bool
+	// MaxConcurrency bounds the workers a fan-out may grow to when its
+	// accounts would not all answer before its deadline.
+	MaxConcurrency int
+	// ResultBudget bounds the text of a tool result (results.DefaultBudget
+	// when 0); ResultBudgetMax is the ceiling a call's max_bytes may ask for.
+	ResultBudget    int
+	ResultBudgetMax int
+	// ReplyWithin is when the query_all tool answers with the accounts that
+	// have finished, leaving the rest pending in the background; 0 waits
+	// for every account.
+	ReplyWithin time.Duration
+	// NotKept says why answers are not kept when there is no result store
+	// (the Lambda bridge without a bucket).
+	NotKept string
+	// CallerFanouts bounds the query_all fan-outs one caller of a shared
+	// server runs at once (until every account has answered); 0 is no
+	// bound.
+	CallerFanouts int
+}

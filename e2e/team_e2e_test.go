@@ -265,21 +265,9 @@ func TestTeamServerManySessions(t *testing.T) {
 	stack.MCP.SetDefaultLatency(20 * time.Millisecond)
 	idp := startIdP(t)
 	teams := []string{"a", "b", "c", "d", "e"}
-	var policy strings.Builder
-	policy.WriteString("rules:\n")
-	for _, team := range teams {
-		fmt.Fprintf(&policy, "  - match: {groups: team-%s}\n    tags: {team: %s}\n", team, team)
-	}
 	srv := startTeamServer(t, stack, []string{teamAccounts(t, stack, teams...), "AWS_MCP_CONCURRENCY=32", "AWS_MCP_ACCOUNT_RPS=0"},
-		"--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience, "--access-policy", writePolicy(t, policy.String()))
-	want := map[string]map[string]bool{}
-	for i, a := range stack.Accounts {
-		team := teams[i%len(teams)]
-		if want[team] == nil {
-			want[team] = map[string]bool{}
-		}
-		want[team][a.ID] = true
-	}
+		"--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience, "--access-policy", groupPolicy(t, teams))
+	want := accountsByTeam(stack, teams)
 	var wg sync.WaitGroup
 	errs := make(chan string, 50)
 	for i := range 50 {

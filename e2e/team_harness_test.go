@@ -187,3 +187,28 @@ func startIdP(t *testing.T) *fakeoidc.Provider {
 	t.Cleanup(idp.Close)
 	return idp
 }
+
+// groupPolicy writes an access policy granting group team-X the accounts
+// tagged team X, for each team.
+func groupPolicy(t *testing.T, teams []string) string {
+	t.Helper()
+	var policy strings.Builder
+	policy.WriteString("rules:\n")
+	for _, team := range teams {
+		fmt.Fprintf(&policy, "  - match: {groups: team-%s}\n    tags: {team: %s}\n", team, team)
+	}
+	return writePolicy(t, policy.String())
+}
+
+// accountsByTeam is each team's accounts, as teamAccounts deals them.
+func accountsByTeam(stack *fakeaws.Stack, teams []string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for i, a := range stack.Accounts {
+		team := teams[i%len(teams)]
+		if out[team] == nil {
+			out[team] = map[string]bool{}
+		}
+		out[team][a.ID] = true
+	}
+	return out
+}

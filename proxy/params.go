@@ -38,6 +38,35 @@ func ParseArgs(raw json.RawMessage, allowed ...string) (Args, error) {
 	return a, nil
 }
 
+// schemaArgs returns the property names of a tool's input schema, in
+// order: the arguments ParseArgs allows. A malformed schema is a bug, and
+// panics at start-up.
+func schemaArgs(schema string) []string {
+	var top struct {
+		Properties json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(schema), &top); err != nil {
+		panic(fmt.Sprintf("tool schema: %v", err))
+	}
+	dec := json.NewDecoder(bytes.NewReader(top.Properties))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		panic("tool schema: properties is not an object")
+	}
+	var names []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			panic(fmt.Sprintf("tool schema: %v", err))
+		}
+		names = append(names, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			panic(fmt.Sprintf("tool schema: %v", err))
+		}
+	}
+	return names
+}
+
 func quoteAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {

@@ -187,6 +187,17 @@ func pageBytes(text string, budget int) int {
 	return n
 }
 
+// getResultSchema is the input schema of the tool; its properties are the
+// arguments it takes.
+const getResultSchema = `{"type": "object", "properties": {
+		"result_id": {"type": "string", "description": "The result_id an answer of query or query_all named."},
+		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Read this account's answer (default: every account's)."},
+		"region": {"type": "string", "description": "The region of the account's answer, when it was queried in several."},` + jmespathProperty + `,
+		"offset": {"type": "integer", "description": "Byte offset of the page to read in the account's answer (default 0; next_offset of the previous page)."},` + budgetProperty + `
+	}, "required": ["result_id"], "additionalProperties": false}`
+
+var getResultArgs = schemaArgs(getResultSchema)
+
 // GetResultTool reads stored results.
 func GetResultTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolGetResult,
@@ -196,12 +207,7 @@ func GetResultTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			"with the accounts that were still pending as they stand now. jmespath re-projects the stored answers (AWS "+
 			"CLI --query semantics), so a new question about the same data costs no AWS call. The same answers are "+
 			"resources: "+resultURIPrefix+"{result_id}/{account_id}/{region}.",
-		json.RawMessage(`{"type": "object", "properties": {
-		"result_id": {"type": "string", "description": "The result_id an answer of query or query_all named."},
-		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Read this account's answer (default: every account's)."},
-		"region": {"type": "string", "description": "The region of the account's answer, when it was queried in several."},`+jmespathProperty+`,
-		"offset": {"type": "integer", "description": "Byte offset of the page to read in the account's answer (default 0; next_offset of the previous page)."},`+budgetProperty+`
-	}, "required": ["result_id"], "additionalProperties": false}`))
+		json.RawMessage(getResultSchema))
 	tool.Annotations = annotations("Read a stored result", true)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		out, budget, err := s.runGetResult(ctx, rawArguments(req))
@@ -216,7 +222,7 @@ func GetResultTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 }
 
 func (s *Service) runGetResult(ctx context.Context, raw json.RawMessage) (any, int, error) {
-	args, err := ParseArgs(raw, "result_id", "account_id", "region", "jmespath", "offset", "max_bytes")
+	args, err := ParseArgs(raw, getResultArgs...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -14,13 +14,19 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
 
+// listAccountsSchema is the input schema of the tool; its properties are the
+// arguments it takes.
+const listAccountsSchema = `{"type": "object", "properties": {` + selectorProperties + `}, "additionalProperties": false}`
+
+var listAccountsArgs = schemaArgs(listAccountsSchema)
+
 // ListAccountsTool lists the configured accounts, optionally narrowed by
 // selectors so an agent can preview a query_all selection.
 func ListAccountsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolListAccounts,
 		"List the AWS accounts this server can query: id, name, source, OU path, OU id and tags. "+
 			"The optional selectors (ANDed together) preview which accounts query_all would target.",
-		json.RawMessage(`{"type": "object", "properties": {`+selectorProperties+`}, "additionalProperties": false}`))
+		json.RawMessage(listAccountsSchema))
 	tool.Annotations = annotations("List accounts", true)
 	tool.RawOutputSchema = json.RawMessage(listAccountsOutputSchema)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -33,7 +39,7 @@ func ListAccountsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 }
 
 func (s *Service) runListAccounts(ctx context.Context, raw json.RawMessage) (*AccountList, error) {
-	args, err := ParseArgs(raw, "accounts", "tags", "ou")
+	args, err := ParseArgs(raw, listAccountsArgs...)
 	if err != nil {
 		return nil, err
 	}

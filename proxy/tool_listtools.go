@@ -10,14 +10,20 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
+// listToolsSchema is the input schema of the tool; its properties are the
+// arguments it takes.
+const listToolsSchema = `{"type": "object", "properties": {
+		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Account to look through (default: the first configured)."}
+	}, "additionalProperties": false}`
+
+var listToolsArgs = schemaArgs(listToolsSchema)
+
 // ListToolsTool lists the upstream AWS MCP Server's tools.
 func ListToolsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolListTools,
 		"List the tools of the AWS MCP Server (name, description, read-only) as seen through one account, "+
 			"so you know which tool_name values query and query_all accept.",
-		json.RawMessage(`{"type": "object", "properties": {
-		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Account to look through (default: the first configured)."}
-	}, "additionalProperties": false}`))
+		json.RawMessage(listToolsSchema))
 	tool.Annotations = annotations("List upstream tools", true)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		out, err := s.runListTools(ctx, rawArguments(req))
@@ -29,7 +35,7 @@ func ListToolsTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 }
 
 func (s *Service) runListTools(ctx context.Context, raw json.RawMessage) (*UpstreamToolList, error) {
-	args, err := ParseArgs(raw, "account_id")
+	args, err := ParseArgs(raw, listToolsArgs...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,18 @@ const (
 		"jmespath": {"type": "string", "description": "JMESPath expression applied to each account's JSON answer before it is returned (AWS CLI --query semantics), e.g. \"Reservations[].Instances[].[InstanceId, State.Name]\" or \"length(Buckets)\"."}`
 )
 
+// querySchema is the input schema of the tool; its properties are the
+// arguments it takes.
+const querySchema = `{"type": "object", "properties": {
+		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "12-digit id of a configured account (see list_accounts)."},
+		"tool_name": {"type": "string", "description": "Upstream tool name, as list_tools names it."},
+		"arguments": {"type": "object", "description": "Arguments of the upstream tool."},
+		"region": {"type": "string", "description": "Target AWS region, e.g. us-west-2 (default: the account's or the server's default)."},` +
+	jmespathProperty + `,` + budgetProperty + `
+	}, "required": ["account_id", "tool_name"], "additionalProperties": false}`
+
+var queryArgs = schemaArgs(querySchema)
+
 // QueryTool calls an upstream tool in one account.
 func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolQuery,
@@ -29,13 +41,7 @@ func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			"the byte budget (max_bytes); a longer answer is cut, and get_result with the result_id and offset reads the "+
 			"rest without calling AWS again. jmespath projects the answer server-side (AWS CLI --query semantics; for a "+
 			"script, it applies to the script's return_value). "+queryModeNote(s.cfg),
-		json.RawMessage(`{"type": "object", "properties": {
-		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "12-digit id of a configured account (see list_accounts)."},
-		"tool_name": {"type": "string", "description": "Upstream tool name, as list_tools names it."},
-		"arguments": {"type": "object", "description": "Arguments of the upstream tool."},
-		"region": {"type": "string", "description": "Target AWS region, e.g. us-west-2 (default: the account's or the server's default)."},`+
-			jmespathProperty+`,`+budgetProperty+`
-	}, "required": ["account_id", "tool_name"], "additionalProperties": false}`))
+		json.RawMessage(querySchema))
 	tool.Annotations = annotations("Query one account", s.cfg.ReadOnly)
 	return tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		res, budget, err := s.runQuery(ctx, rawArguments(req))
@@ -58,7 +64,7 @@ func (s *Service) runQuery(ctx context.Context, raw json.RawMessage) (QueryResul
 // queryArgs reads query's arguments and its budget.
 func (s *Service) queryArgs(raw json.RawMessage) (QueryRequest, int, error) {
 	var q QueryRequest
-	args, err := ParseArgs(raw, "account_id", "tool_name", "arguments", "region", "jmespath", "max_bytes")
+	args, err := ParseArgs(raw, queryArgs...)
 	if err != nil {
 		return q, 0, err
 	}

@@ -11,6 +11,19 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
 
+// queryAllSchema is the input schema of the tool; its properties are the
+// arguments it takes.
+const queryAllSchema = `{"type": "object", "properties": {
+		"tool_name": {"type": "string", "description": "Upstream tool name, as list_tools names it."},
+		"arguments": {"type": "object", "description": "Arguments of the upstream tool, the same for every account."},
+		"region": {"type": "string", "description": "Target AWS region for every account (default: each account's default)."},
+		"regions": {"type": "array", "items": {"type": "string"}, "description": "Several target regions: the tool runs once per account and region."},` + selectorProperties + `,` +
+	jmespathProperty + `,` + budgetProperty + `,
+		"reply_within_s": {"type": "number", "description": "Seconds to wait before answering with the accounts that have finished (default: the server's --reply-within, 45); the others stay pending in the background. 0 waits for every account (as the Lambda bridge always does)."}
+	}, "required": ["tool_name"], "additionalProperties": false}`
+
+var queryAllArgs = schemaArgs(queryAllSchema)
+
 // QueryAllTool fans an upstream tool out over the selected accounts.
 func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolQueryAll,
@@ -24,14 +37,7 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			"\"Reservations[].Instances[].InstanceId\", \"length(Buckets)\". "+
 			"The call answers within reply_within_s with the accounts that have finished; slower ones are pending and "+
 			"finish in the background, and get_result shows them. "+modeNote(s.cfg)+" "+secretNote(s.cfg),
-		json.RawMessage(`{"type": "object", "properties": {
-		"tool_name": {"type": "string", "description": "Upstream tool name, as list_tools names it."},
-		"arguments": {"type": "object", "description": "Arguments of the upstream tool, the same for every account."},
-		"region": {"type": "string", "description": "Target AWS region for every account (default: each account's default)."},
-		"regions": {"type": "array", "items": {"type": "string"}, "description": "Several target regions: the tool runs once per account and region."},`+selectorProperties+`,`+
-			jmespathProperty+`,`+budgetProperty+`,
-		"reply_within_s": {"type": "number", "description": "Seconds to wait before answering with the accounts that have finished (default: the server's --reply-within, 45); the others stay pending in the background. 0 waits for every account (as the Lambda bridge always does)."}
-	}, "required": ["tool_name"], "additionalProperties": false}`))
+		json.RawMessage(queryAllSchema))
 	tool.Annotations = annotations("Query many accounts", s.cfg.ReadOnly || !s.cfg.AllowWriteFanout)
 	tool.RawOutputSchema = json.RawMessage(queryAllOutputSchema)
 	tool.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupportOptional}
@@ -65,7 +71,7 @@ func secretNote(cfg Config) string {
 
 func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error) {
 	var q QueryAllRequest
-	args, err := ParseArgs(raw, "tool_name", "arguments", "region", "regions", "accounts", "tags", "ou", "jmespath", "max_bytes", "reply_within_s")
+	args, err := ParseArgs(raw, queryAllArgs...)
 	if err != nil {
 		return q, 0, err
 	}

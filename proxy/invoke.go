@@ -16,7 +16,7 @@ var ErrUnknownTool = errors.New("unknown tool")
 // Invoke runs one of the proxy's tools with JSON arguments, outside MCP (the
 // Lambda bridge). It returns the object the MCP tools put in
 // structuredContent, fitted to the result budget: *AccountList, QueryResult,
-// *QueryAllResult, *UpstreamToolList or *StoredAnswer. A fan-out waits for
+// *results.Answer, *UpstreamToolList or *StoredAnswer. A fan-out waits for
 // every account (there is no background work after an invocation).
 // Argument and request errors are returned as errors; an account's own
 // failure is inside the result.
@@ -32,7 +32,7 @@ func (s *Service) Invoke(ctx context.Context, tool string, args json.RawMessage,
 }
 
 // fitAnswer fits a fan-out's structured answer alone into the budget.
-func (s *Service) fitAnswer(a *QueryAllResult, budget int) *QueryAllResult {
+func (s *Service) fitAnswer(a *results.Answer, budget int) *results.Answer {
 	return results.Render(a, results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept, StructuredOnly: true}).Answer
 }
 

@@ -40,10 +40,6 @@ type QueryAllRequest struct {
 // Summary counts the outcome of a fan-out.
 type Summary = results.Summary
 
-// QueryAllResult is the answer of a fan-out: one Result per account and
-// region, in account order, plus a summary.
-type QueryAllResult = results.Answer
-
 // Progress is told how many of total calls have finished.
 type Progress func(done, total int)
 
@@ -73,7 +69,7 @@ type plan struct {
 // ends, calls in flight are abandoned and the rest are reported as
 // cancelled, so every target still has its Result. The full answers are
 // kept in the result store; the answer returned is projected.
-func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Progress) (*QueryAllResult, error) {
+func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Progress) (*results.Answer, error) {
 	p, err := s.planQueryAll(ctx, req)
 	if err != nil {
 		return nil, err
@@ -213,7 +209,7 @@ type run struct {
 	fan   *fanout
 
 	mu      sync.Mutex
-	entries []Result
+	entries []results.Entry
 
 	done    chan struct{}
 	replied atomic.Bool
@@ -228,9 +224,9 @@ type run struct {
 // they finish, time out, or the service closes.
 func (s *Service) start(ctx context.Context, p *plan, progress Progress, release func()) *run {
 	r := &run{s: s, p: p, owner: ownerOf(ctx), start: time.Now(), done: make(chan struct{}),
-		entries: make([]Result, len(p.targets))}
+		entries: make([]results.Entry, len(p.targets))}
 	for i, t := range p.targets {
-		r.entries[i] = Result{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusPending}
+		r.entries[i] = results.Entry{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusPending}
 	}
 	if s.store != nil {
 		a := r.snapshot()
@@ -312,7 +308,7 @@ func (r *run) wait(ctx context.Context) {
 // record keeps target i's final result, in the answer and in the store;
 // the stored copy has its answer text decoded once (here, on the worker),
 // so re-projections with get_result decode only that.
-func (r *run) record(i int, res Result) {
+func (r *run) record(i int, res results.Entry) {
 	r.mu.Lock()
 	r.entries[i] = res
 	r.mu.Unlock()
@@ -336,9 +332,9 @@ func (r *run) pending() int {
 }
 
 // snapshot is the answer as it stands, unprojected.
-func (r *run) snapshot() *QueryAllResult {
+func (r *run) snapshot() *results.Answer {
 	r.mu.Lock()
-	entries := append([]Result(nil), r.entries...)
+	entries := append([]results.Entry(nil), r.entries...)
 	r.mu.Unlock()
 	elapsed := time.Since(r.start).Milliseconds()
 	for i := range entries {
@@ -346,7 +342,7 @@ func (r *run) snapshot() *QueryAllResult {
 			entries[i].DurationMS = elapsed
 		}
 	}
-	out := &QueryAllResult{ToolName: r.p.req.ToolName, JMESPath: r.p.proj.String(), Results: entries, Warnings: r.p.warnings}
+	out := &results.Answer{ToolName: r.p.req.ToolName, JMESPath: r.p.proj.String(), Results: entries, Warnings: r.p.warnings}
 	if w := r.deniedNote(entries); w != "" {
 		out.Warnings = append(append([]string(nil), out.Warnings...), w)
 	}
@@ -362,7 +358,7 @@ func (r *run) snapshot() *QueryAllResult {
 
 // deniedNote says once why an IAM-bounded fan-out met AccessDenied: its
 // session policies refuse writes and secret reads.
-func (r *run) deniedNote(entries []Result) string {
+func (r *run) deniedNote(entries []results.Entry) string {
 	if !iamBounded(r.p.req.ToolName) {
 		return ""
 	}
@@ -381,7 +377,7 @@ func (r *run) deniedNote(entries []Result) string {
 
 // answer is the answer as it stands, projected: a tool's failure keeps its
 // text in error, not its data.
-func (r *run) answer() *QueryAllResult {
+func (r *run) answer() *results.Answer {
 	out := r.snapshot()
 	for i := range out.Results {
 		if out.Results[i].ErrorCode == CodeToolError {
@@ -394,10 +390,10 @@ func (r *run) answer() *QueryAllResult {
 }
 
 // runTarget calls the tool in target i, or says why it was not called.
-func (s *Service) runTarget(ctx context.Context, p *plan, i int) (res Result) {
+func (s *Service) runTarget(ctx context.Context, p *plan, i int) (res results.Entry) {
 	t := p.targets[i]
-	failed := func(code, msg string) Result {
-		return Result{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusError, ErrorCode: code, Error: msg}
+	failed := func(code, msg string) results.Entry {
+		return results.Entry{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusError, ErrorCode: code, Error: msg}
 	}
 	defer func() {
 		// One account's panic must not take the server down with it.

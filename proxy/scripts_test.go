@@ -50,7 +50,7 @@ func boto(service, operation, params string) json.RawMessage {
 	return script(fmt.Sprintf("resp = await call_boto3(service_name=%q, operation_name=%q, params=%s)\nresp", service, operation, params))
 }
 
-func runScriptAll(t *testing.T, svc *Service, args json.RawMessage) *QueryAllResult {
+func runScriptAll(t *testing.T, svc *Service, args json.RawMessage) *results.Answer {
 	t.Helper()
 	out, err := svc.QueryAll(context.Background(), QueryAllRequest{ToolName: RunScriptTool, Arguments: args}, nil)
 	if err != nil {
@@ -124,7 +124,7 @@ func TestScriptWritesAreBoundedByIAM(t *testing.T) {
 			stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(6)})
 			defer stack.Close()
 			svc := scriptService(t, stack, tt.cfg)
-			var entries []Result
+			var entries []results.Entry
 			if tt.fanout {
 				out := runScriptAll(t, svc, terminate)
 				entries = out.Results
@@ -136,7 +136,7 @@ func TestScriptWritesAreBoundedByIAM(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				entries = []Result{res.Result}
+				entries = []results.Entry{res.Entry}
 			}
 			if n := stack.MCP.Executed("TerminateInstances"); n != tt.executed {
 				t.Errorf("TerminateInstances executed in %d accounts, want %d", n, tt.executed)
@@ -356,7 +356,7 @@ func TestProfileAccountsRefuseUnboundedScripts(t *testing.T) {
 	creds := &AccountCredentials{Roles: svc.creds.(*AccountCredentials).Roles, Profiles: staticProfiles{stack}}
 	svc = New(svc.cfg, dir, creds, svc.pool, svc.log)
 	out := runScriptAll(t, svc, boto("sts", "GetCallerIdentity", ""))
-	byID := map[string]Result{}
+	byID := map[string]results.Entry{}
 	for _, e := range out.Results {
 		byID[e.AccountID] = e
 	}

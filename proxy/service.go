@@ -107,10 +107,6 @@ const (
 	StatusPending = results.StatusPending
 )
 
-// Result is one account's (and region's) answer: status, the upstream
-// tools/call result as data, or the error.
-type Result = results.Entry
-
 // QueryRequest is one tool call in one account.
 type QueryRequest struct {
 	AccountID string
@@ -126,7 +122,7 @@ type QueryRequest struct {
 // QueryResult is one account's answer to a query: its Result (projected
 // when the request has a JMESPath) and the id it is stored under.
 type QueryResult struct {
-	Result
+	results.Entry
 	// ResultID names the stored answer ("" when answers are not kept).
 	ResultID string `json:"result_id,omitempty"`
 	// Note says where data left out for the budget can be read.
@@ -174,9 +170,9 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) (QueryResult, err
 		return QueryResult{}, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, mode.readOnlyWhy))
 	}
 	res := s.call(ctx, acct, region, callSpec{tool: req.ToolName, args: req.Arguments, readOnly: readOnly})
-	out := QueryResult{Result: proj.Entry(res), Raw: res.Data, JMESPath: proj.String()}
+	out := QueryResult{Entry: proj.Entry(res), Raw: res.Data, JMESPath: proj.String()}
 	if s.store != nil {
-		a := &results.Answer{ToolName: req.ToolName, JMESPath: proj.String(), Results: []Result{res.WithText()}}
+		a := &results.Answer{ToolName: req.ToolName, JMESPath: proj.String(), Results: []results.Entry{res.WithText()}}
 		a.Count()
 		a.Summary.Accounts, a.Summary.Regions, a.Summary.Concurrency, a.Summary.DurationMS = 1, 1, 1, res.DurationMS
 		if out.ResultID, err = s.store.Create(s.life, ownerOf(ctx), a); err != nil {
@@ -207,9 +203,9 @@ type callSpec struct {
 // call runs one tool call in one account and region, bounded by the
 // per-account timeout, and logs one audit line. A script's task is polled
 // to its end, and a script's error answer is an error entry.
-func (s *Service) call(ctx context.Context, acct accounts.Account, region string, c callSpec) Result {
+func (s *Service) call(ctx context.Context, acct accounts.Account, region string, c callSpec) results.Entry {
 	start := time.Now()
-	res := Result{AccountID: acct.ID, Name: acct.Name, Region: region}
+	res := results.Entry{AccountID: acct.ID, Name: acct.Name, Region: region}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 
@@ -257,7 +253,7 @@ func unlessWrite(fanout bool) string {
 }
 
 // audit logs one structured line per upstream call, fit for CloudWatch.
-func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string, res Result, took time.Duration) {
+func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string, res results.Entry, took time.Duration) {
 	attrs := []any{"account", acct.ID, "region", res.Region, "tool", tool, "duration", took,
 		"outcome", res.Status, "session", s.creds.SessionName(ctx, acct)}
 	if c := CallerFrom(ctx); c != nil {

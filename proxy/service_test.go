@@ -17,6 +17,7 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
@@ -66,7 +67,7 @@ func wireTestService(t testing.TB, stack *fakeaws.Stack, cfg Config, poolOpts fu
 
 var callerArgs = json.RawMessage(`{"cli_command":"aws sts get-caller-identity"}`)
 
-func queryAll(t *testing.T, svc *Service) *QueryAllResult {
+func queryAll(t *testing.T, svc *Service) *results.Answer {
 	t.Helper()
 	out, err := svc.QueryAll(context.Background(), QueryAllRequest{ToolName: CallAWSTool, Arguments: callerArgs}, nil)
 	if err != nil {

@@ -54,7 +54,7 @@ type StoredAnswer struct {
 var ErrNoStore = errors.New("answers are not kept here")
 
 // GetResult reads a stored result without calling AWS: one account's
-// answer (*StoredAnswer) or every answer again (*QueryAllResult), projected
+// answer (*StoredAnswer) or every answer again (*results.Answer), projected
 // with the request's JMESPath.
 func (s *Service) GetResult(ctx context.Context, req GetResultRequest) (any, error) {
 	if s.store == nil {
@@ -112,10 +112,10 @@ func (s *Service) storeTTL() time.Duration {
 
 // reread renders a stored result again, projected, with its pending
 // entries as they stand.
-func reread(rec *results.Record, proj *results.Projection) *QueryAllResult {
+func reread(rec *results.Record, proj *results.Projection) *results.Answer {
 	a := rec.Answer
 	a.JMESPath = proj.String()
-	a.Results = make([]Result, len(rec.Answer.Results))
+	a.Results = make([]results.Entry, len(rec.Answer.Results))
 	for i, e := range rec.Answer.Results {
 		if e.Status == StatusPending {
 			e.DurationMS = time.Since(rec.Created).Milliseconds()
@@ -133,7 +133,7 @@ func reread(rec *results.Record, proj *results.Projection) *QueryAllResult {
 
 // page returns bytes Offset.. of one account's answer, at most Budget of
 // them, cut on a rune boundary.
-func page(rec *results.Record, e Result, proj *results.Projection, req GetResultRequest) *StoredAnswer {
+func page(rec *results.Record, e results.Entry, proj *results.Projection, req GetResultRequest) *StoredAnswer {
 	out := &StoredAnswer{ResultID: rec.ID, AccountID: e.AccountID, Name: e.Name, Region: e.Region, Status: e.Status,
 		Error: e.Error, ErrorCode: e.ErrorCode, DurationMS: e.DurationMS, JMESPath: proj.String(), Offset: req.Offset}
 	switch {
@@ -214,7 +214,7 @@ func GetResultTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return toolError(err), nil
 		}
-		if all, ok := out.(*QueryAllResult); ok {
+		if all, ok := out.(*results.Answer); ok {
 			return s.AnswerResult(all, budget), nil
 		}
 		return storedAnswerResult(out.(*StoredAnswer)), nil
@@ -315,7 +315,7 @@ func invokeGetResult(ctx context.Context, s *Service, args json.RawMessage, _ Pr
 	if err != nil {
 		return nil, err
 	}
-	if all, ok := out.(*QueryAllResult); ok {
+	if all, ok := out.(*results.Answer); ok {
 		return s.fitAnswer(all, budget), nil
 	}
 	return out, nil

@@ -128,6 +128,3 @@ const listAccountsOutputSchema = `{
   },
   "required": ["accounts", "count"]
 }`
-
-// queryAllOutputSchema describes QueryAllResult (query_all, and get_result
-// without account_id).

@@ -68,7 +68,7 @@ type UpstreamTool struct {
 
 // UpstreamTools lists the upstream tools through one account ("" for the first).
 func (s *Service) UpstreamTools(ctx context.Context, accountID string) (*UpstreamToolList, error) {
-	tools, acct, err := s.ListTools(ctx, accountID)
+	tools, acct, err := s.toolsThrough(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}

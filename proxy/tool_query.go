@@ -218,7 +218,7 @@ func fitQueryResult(out *mcp.CallToolResult, res QueryResult, budget int) {
 	}
 	out.Content = append([]mcp.Content{mcp.NewTextContent(text)}, kept...)
 	if res.ResultID != "" {
-		out.Content = append(out.Content, resultLink(res.ResultID, res.Result))
+		out.Content = append(out.Content, resultLink(res.ResultID, res.Entry))
 	}
 }
 

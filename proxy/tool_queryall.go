@@ -99,7 +99,7 @@ func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error
 // AnswerResult renders a fan-out's answer within the budget, as the
 // query_all tool returns it: the text, the structured content and links to
 // the stored answers it leaves out.
-func (s *Service) AnswerResult(a *QueryAllResult, budget int) *mcp.CallToolResult {
+func (s *Service) AnswerResult(a *results.Answer, budget int) *mcp.CallToolResult {
 	r := results.Render(a, results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept,
 		LinkURI: func(e results.Entry) string { return ResultURI(a.Summary.ResultID, e.AccountID, e.Region) }})
 	out := mcp.NewToolResultStructured(r.Answer, r.Text)
@@ -117,11 +117,13 @@ func ResultURI(id, account, region string) string {
 const resultURIPrefix = "awsmcp://results/"
 
 // resultLink links one stored answer.
-func resultLink(id string, e Result) mcp.ResourceLink {
+func resultLink(id string, e results.Entry) mcp.ResourceLink {
 	return mcp.NewResourceLink(ResultURI(id, e.AccountID, e.Region), e.AccountID+" "+e.Region,
 		fmt.Sprintf("Full answer of %s (%s) in %s", e.Name, e.AccountID, e.Region), "text/plain")
 }
 
+// queryAllOutputSchema describes results.Answer (query_all, and get_result
+// without account_id).
 const queryAllOutputSchema = `{
   "type": "object",
   "properties": {

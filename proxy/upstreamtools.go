@@ -27,7 +27,7 @@ var ErrToolNotListed = errors.New("not offered by the AWS MCP Server")
 // listed, an IAM-bounded tool goes on (each account then reports its own
 // failure) and another counts as a write, or is an error when need is set.
 func (s *Service) classify(ctx context.Context, selected []accounts.Account, tool string, args json.RawMessage, need, fanout bool) (bool, error) {
-	tools, listErr := s.upstreamTools(ctx, selected, tool, fanout)
+	tools, listErr := s.cachedTools(ctx, selected, tool, fanout)
 	if listErr == nil {
 		if _, ok := tools[tool]; !ok {
 			return false, notListed(tool, tools)
@@ -65,18 +65,18 @@ func notListed(tool string, tools map[string]mcp.Tool) error {
 // is the last expression, and query_all's jmespath applies to it.
 const exampleArguments = `{"code": "resp = await call_boto3(service_name='ec2', operation_name='DescribeInstances')\nresp"}`
 
-// upstreamTools returns the upstream's tools by name, listing them once per
+// cachedTools returns the upstream's tools by name, listing them once per
 // process through the first of candidates that answers, with the session
 // policy the call of tool will carry there (so a fan-out assumes no extra
 // role).
-func (s *Service) upstreamTools(ctx context.Context, candidates []accounts.Account, tool string, fanout bool) (map[string]mcp.Tool, error) {
+func (s *Service) cachedTools(ctx context.Context, candidates []accounts.Account, tool string, fanout bool) (map[string]mcp.Tool, error) {
 	return s.tools.load(ctx, func(ctx context.Context) ([]mcp.Tool, error) {
 		var lastErr error
 		for i, a := range candidates {
 			if i == 3 {
 				break
 			}
-			tools, err := s.listTools(ctx, a, s.signingPolicy(ctx, a, tool, fanout))
+			tools, err := s.fetchTools(ctx, a, s.signingPolicy(ctx, a, tool, fanout))
 			if err == nil {
 				return tools, nil
 			}
@@ -89,8 +89,8 @@ func (s *Service) upstreamTools(ctx context.Context, candidates []accounts.Accou
 	})
 }
 
-// listTools lists the upstream tools through one account.
-func (s *Service) listTools(ctx context.Context, a accounts.Account, p SessionPolicy) ([]mcp.Tool, error) {
+// fetchTools lists the upstream tools through one account.
+func (s *Service) fetchTools(ctx context.Context, a accounts.Account, p SessionPolicy) ([]mcp.Tool, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -105,9 +105,9 @@ func (s *Service) listTools(ctx context.Context, a accounts.Account, p SessionPo
 	return tools, nil
 }
 
-// ListTools returns the upstream's tools as seen through one account: the
+// toolsThrough returns the upstream's tools as seen through one account: the
 // given one, or the first configured. It refreshes the cache.
-func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, accounts.Account, error) {
+func (s *Service) toolsThrough(ctx context.Context, accountID string) ([]mcp.Tool, accounts.Account, error) {
 	var acct accounts.Account
 	if accountID != "" {
 		a, err := s.lookup(ctx, accountID)
@@ -128,7 +128,7 @@ func (s *Service) ListTools(ctx context.Context, accountID string) ([]mcp.Tool, 
 		}
 		acct = all[0]
 	}
-	tools, err := s.listTools(ctx, acct, s.signingPolicy(ctx, acct, "", false))
+	tools, err := s.fetchTools(ctx, acct, s.signingPolicy(ctx, acct, "", false))
 	if err != nil {
 		return nil, acct, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) WarmTools(ctx context.Context) {
 		err = errors.New("no accounts are configured")
 	}
 	if err == nil {
-		_, err = s.upstreamTools(ctx, all, RunScriptTool, true)
+		_, err = s.cachedTools(ctx, all, RunScriptTool, true)
 	}
 	if err != nil {
 		s.log.Debug("cannot list the upstream tools yet", "error", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
 
 func TestGatewayToolName(t *testing.T) {
@@ -31,7 +32,7 @@ func TestGatewayToolName(t *testing.T) {
 func TestFitPayload(t *testing.T) {
 	t.Parallel()
 	big := json.RawMessage(`{"content":[{"type":"text","text":"` + strings.Repeat("x", 3_000_000) + `"}]}`)
-	all := &proxy.QueryAllResult{ToolName: "t", Results: []proxy.Result{
+	all := &results.Answer{ToolName: "t", Results: []results.Entry{
 		{AccountID: "222222222222", Status: proxy.StatusSuccess, Data: big},
 		{AccountID: "333333333333", Status: proxy.StatusSuccess, Data: big},
 	}}
@@ -39,7 +40,7 @@ func TestFitPayload(t *testing.T) {
 	if len(encoded) > maxLambdaPayload || !strings.Contains(string(encoded), "exceeds Lambda's 6 MB") || !strings.Contains(string(encoded), `"status":"error"`) {
 		t.Errorf("oversized answer: %d bytes: %.300s", len(encoded), encoded)
 	}
-	small := proxy.Result{AccountID: "222222222222", Status: proxy.StatusSuccess, Data: json.RawMessage(`{"content":[]}`)}
+	small := results.Entry{AccountID: "222222222222", Status: proxy.StatusSuccess, Data: json.RawMessage(`{"content":[]}`)}
 	encoded, _ = json.Marshal(fitPayload(small))
 	want, _ := json.Marshal(small)
 	if string(encoded) != string(want) {

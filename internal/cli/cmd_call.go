@@ -84,7 +84,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 				return err
 			}
 		} else {
-			printSingle(env.stdout, p, res.Result)
+			printSingle(env.stdout, p, res.Entry)
 		}
 		if res.Status != proxy.StatusSuccess {
 			return fmt.Errorf("%w: account %s: %s", errSomeFailed, res.AccountID, res.Error)
@@ -185,7 +185,7 @@ func parseTags(pairs []string) (map[string]string, error) {
 }
 
 // printSingle prints one account's answer: its text, or the error.
-func printSingle(w io.Writer, p painter, res proxy.Result) {
+func printSingle(w io.Writer, p painter, res results.Entry) {
 	if res.Status == proxy.StatusSuccess {
 		fmt.Fprintln(w, results.Text(res.Data))
 		return
@@ -194,7 +194,7 @@ func printSingle(w io.Writer, p painter, res proxy.Result) {
 }
 
 // printResults prints a fan-out as a table with a summary line.
-func printResults(w io.Writer, p painter, out *proxy.QueryAllResult) error {
+func printResults(w io.Writer, p painter, out *results.Answer) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, " \tACCOUNT\tNAME\tREGION\tTIME\tRESULT")
 	for _, r := range out.Results {

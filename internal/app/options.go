@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -141,105 +142,83 @@ var options = []option{
 		"Lambda bridge: the part of the invocation kept to encode and return its answer"),
 }
 
-func stringOpt(name string, vars []string, def string, field func(*Config) *string, help string) option {
+// typedOpt is an option of type T: def, else the first of vars set
+// (read by parse), in field; define puts its flag on a FlagSet.
+func typedOpt[T any](name string, vars []string, def T, field func(*Config) *T, help string,
+	parse func(string) (T, error), define func(fs *flag.FlagSet, p *T, name string, value T, usage string)) option {
 	return option{name, vars, help, func(c *Config, e *envReader, fs *flag.FlagSet) {
 		p := field(c)
-		*p = e.str(vars, def)
+		*p = parseEnv(e, vars, def, parse)
 		if name != "" {
-			fs.StringVar(p, name, *p, help)
+			define(fs, p, name, *p, help)
 		}
 	}}
+}
+
+func stringOpt(name string, vars []string, def string, field func(*Config) *string, help string) option {
+	return typedOpt(name, vars, def, field, help, func(v string) (string, error) { return v, nil }, (*flag.FlagSet).StringVar)
 }
 
 func intOpt(name string, vars []string, def int, field func(*Config) *int, help string) option {
-	return option{name, vars, help, func(c *Config, e *envReader, fs *flag.FlagSet) {
-		p := field(c)
-		*p = parse(e, vars, def, func(v string) (int, error) {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return 0, fmt.Errorf("want a whole number")
-			}
-			return n, nil
-		})
-		if name != "" {
-			fs.IntVar(p, name, *p, help)
+	return typedOpt(name, vars, def, field, help, func(v string) (int, error) {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, errors.New("want a whole number")
 		}
-	}}
+		return n, nil
+	}, (*flag.FlagSet).IntVar)
 }
 
 func floatOpt(name string, vars []string, def float64, field func(*Config) *float64, help string) option {
-	return option{name, vars, help, func(c *Config, e *envReader, fs *flag.FlagSet) {
-		p := field(c)
-		*p = parse(e, vars, def, func(v string) (float64, error) {
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return 0, fmt.Errorf("want a number")
-			}
-			return n, nil
-		})
-		if name != "" {
-			fs.Float64Var(p, name, *p, help)
+	return typedOpt(name, vars, def, field, help, func(v string) (float64, error) {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, errors.New("want a number")
 		}
-	}}
+		return n, nil
+	}, (*flag.FlagSet).Float64Var)
 }
 
 // boolOpt is a switch, off unless set.
 func boolOpt(name string, vars []string, field func(*Config) *bool, help string) option {
-	return option{name, vars, help, func(c *Config, e *envReader, fs *flag.FlagSet) {
-		p := field(c)
-		*p = parse(e, vars, false, func(v string) (bool, error) {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return false, fmt.Errorf("want true or false")
-			}
-			return b, nil
-		})
-		if name != "" {
-			fs.BoolVar(p, name, *p, help)
+	return typedOpt(name, vars, false, field, help, func(v string) (bool, error) {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, errors.New("want true or false")
 		}
-	}}
+		return b, nil
+	}, (*flag.FlagSet).BoolVar)
 }
 
 func durationOpt(name string, vars []string, def time.Duration, field func(*Config) *time.Duration, help string) option {
-	return option{name, vars, help, func(c *Config, e *envReader, fs *flag.FlagSet) {
-		p := field(c)
-		*p = parse(e, vars, def, accounts.ParseDuration)
-		if name != "" {
-			fs.Var(durationFlag{p}, name, help)
-		}
-	}}
+	return typedOpt(name, vars, def, field, help, accounts.ParseDuration,
+		func(fs *flag.FlagSet, p *time.Duration, name string, _ time.Duration, usage string) {
+			fs.Var(durationFlag{p}, name, usage)
+		})
 }
 
 func sizeOpt(name string, vars []string, def int64, field func(*Config) *int64, help string) option {
-	return option{name, vars, help, func(c *Config, e *envReader, fs *flag.FlagSet) {
-		p := field(c)
-		*p = parse(e, vars, def, func(v string) (int64, error) {
-			n, err := parseByteSize(v)
-			if err != nil {
-				return 0, fmt.Errorf("want a positive size such as 10MiB")
-			}
-			return n, nil
-		})
-		if name != "" {
-			fs.Var(byteSizeFlag{p}, name, help)
+	return typedOpt(name, vars, def, field, help, func(v string) (int64, error) {
+		n, err := parseByteSize(v)
+		if err != nil {
+			return 0, errors.New("want a positive size such as 10MiB")
 		}
-	}}
+		return n, nil
+	}, func(fs *flag.FlagSet, p *int64, name string, _ int64, usage string) {
+		fs.Var(byteSizeFlag{p}, name, usage)
+	})
 }
 
 func levelOpt(name string, vars []string, field func(*Config) *slog.Level, help string) option {
-	return option{name, vars, help, func(c *Config, e *envReader, fs *flag.FlagSet) {
-		p := field(c)
-		*p = parse(e, vars, slog.LevelInfo, func(v string) (slog.Level, error) {
-			var l slog.Level
-			if err := l.UnmarshalText([]byte(v)); err != nil {
-				return l, fmt.Errorf("want debug, info, warn or error")
-			}
-			return l, nil
-		})
-		if name != "" {
-			fs.Var(logLevelFlag{p}, name, help)
+	return typedOpt(name, vars, slog.LevelInfo, field, help, func(v string) (slog.Level, error) {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(v)); err != nil {
+			return l, errors.New("want debug, info, warn or error")
 		}
-	}}
+		return l, nil
+	}, func(fs *flag.FlagSet, p *slog.Level, name string, _ slog.Level, usage string) {
+		fs.Var(logLevelFlag{p}, name, usage)
+	})
 }
 
 // listOpt is a flag only: a comma-separated, repeatable list.
@@ -265,15 +244,8 @@ func (e *envReader) lookup(vars []string) (name, value string) {
 	return "", ""
 }
 
-func (e *envReader) str(vars []string, def string) string {
-	if _, v := e.lookup(vars); v != "" {
-		return v
-	}
-	return def
-}
-
-// parse reads the first of vars that is set with parse, else def.
-func parse[T any](e *envReader, vars []string, def T, parse func(string) (T, error)) T {
+// parseEnv reads the first of vars that is set with parse, else def.
+func parseEnv[T any](e *envReader, vars []string, def T, parse func(string) (T, error)) T {
 	name, v := e.lookup(vars)
 	if v == "" {
 		return def

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -40,16 +41,29 @@ func (c Claims) String(name string) string {
 // concurrent use.
 type Verifier struct {
 	issuer, audience string
+	clientIDs        []string
+	scopes           []string
 	verifier         *oidc.IDTokenVerifier
 	keys             *keySet
 	now              func() time.Time
 }
 
+// Audience says which tokens are for this server. A token is accepted
+// when its aud names Resource (RFC 8707); or, only when it has no aud,
+// when it is an access token (token_use "access", as Amazon Cognito's
+// user-pool access tokens say) whose client_id is one of ClientIDs —
+// the check AgentCore's and API Gateway's JWT authorizers make
+// (AllowedClients). Every one of Scopes must be in its scope.
+type Audience struct {
+	Resource  string
+	ClientIDs []string
+	Scopes    []string
+}
+
 // NewVerifier discovers the issuer's configuration and fetches its keys.
-// audience is this server's resource URI: tokens issued for another
-// audience are refused (RFC 8707). client makes the discovery and JWKS
-// requests.
-func NewVerifier(ctx context.Context, issuer, audience string, client *http.Client, log *slog.Logger) (*Verifier, error) {
+// client makes the discovery and JWKS requests.
+func NewVerifier(ctx context.Context, issuer string, aud Audience, client *http.Client, log *slog.Logger) (*Verifier, error) {
+	audience := aud.Resource
 	if client != nil {
 		ctx = oidc.ClientContext(ctx, client)
 	}
@@ -68,7 +82,8 @@ func NewVerifier(ctx context.Context, issuer, audience string, client *http.Clie
 		return nil, fmt.Errorf("OpenID discovery of %s: no jwks_uri (%v)", issuer, err)
 	}
 	algs := signingAlgs(meta.Algs)
-	v := &Verifier{issuer: issuer, audience: audience, now: time.Now, keys: newKeySet(meta.JWKS, client, algs, log)}
+	v := &Verifier{issuer: issuer, audience: audience, clientIDs: aud.ClientIDs, scopes: aud.Scopes,
+		now: time.Now, keys: newKeySet(meta.JWKS, client, algs, log)}
 	if _, err := v.keys.refresh(ctx); err != nil {
 		log.Warn("the issuer's keys could not be fetched at start; they are fetched again when a token comes", "error", err)
 	}
@@ -76,9 +91,10 @@ func NewVerifier(ctx context.Context, issuer, audience string, client *http.Clie
 	for i, a := range algs {
 		names[i] = string(a)
 	}
-	// Expiry is checked below, with the clock skew this server allows.
+	// Expiry and audience are checked below: with the clock skew this
+	// server allows, and with client_id for tokens without aud.
 	v.verifier = oidc.NewVerifier(issuer, v.keys, &oidc.Config{
-		ClientID: audience, SkipExpiryCheck: true, SupportedSigningAlgs: names,
+		SkipClientIDCheck: true, SkipExpiryCheck: true, SupportedSigningAlgs: names,
 	})
 	return v, nil
 }
@@ -133,7 +149,55 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if tok.Subject == "" {
 		return nil, fmt.Errorf("%w: the token has no subject", ErrInvalidToken)
 	}
+	if err := v.forThisServer(tok.Audience, claims); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
 	return claims, nil
+}
+
+// forThisServer checks that a token is an access token for this server:
+// its audience, or its client, and its scopes.
+func (v *Verifier) forThisServer(aud []string, c Claims) error {
+	use := c.String("token_use")
+	switch {
+	case use == "id":
+		return errors.New("an ID token is not an access token (token_use id)")
+	case len(aud) > 0 && !slices.Contains(aud, v.audience):
+		return fmt.Errorf("the token is for %q, not %q", aud, v.audience)
+	case len(aud) == 0 && len(v.clientIDs) == 0:
+		return errors.New("the token has no audience")
+	case len(aud) == 0 && use != "access":
+		return fmt.Errorf("a token without an audience must be an access token (token_use access, not %q)", use)
+	case len(aud) == 0 && !slices.Contains(v.clientIDs, c.String("client_id")):
+		return fmt.Errorf("the token's client %q is not one this server accepts", c.String("client_id"))
+	}
+	have := c.Scopes()
+	for _, want := range v.scopes {
+		if !slices.Contains(have, want) {
+			return fmt.Errorf("the token lacks the scope %q", want)
+		}
+	}
+	return nil
+}
+
+// Scopes are a token's scopes: its scope claim (space-separated, RFC
+// 9068), or scp (a list or a string, as Okta and Entra ID send it).
+func (c Claims) Scopes() []string {
+	for _, name := range []string{"scope", "scp"} {
+		switch v := c[name].(type) {
+		case string:
+			return strings.Fields(v)
+		case []any:
+			out := make([]string, 0, len(v))
+			for _, s := range v {
+				if s, ok := s.(string); ok {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 func numericDate(v any) (time.Time, bool) {

@@ -15,7 +15,7 @@ func newVerifier(t *testing.T) (*Verifier, *fakeoidc.Provider) {
 	t.Helper()
 	idp := fakeoidc.Start()
 	t.Cleanup(idp.Close)
-	v, err := NewVerifier(context.Background(), idp.Issuer, audience, nil, nil)
+	v, err := NewVerifier(context.Background(), idp.Issuer, Audience{Resource: audience}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +99,54 @@ func TestVerifierFollowsKeyRotation(t *testing.T) {
 	}
 	if _, err := v.Verify(ctx, old); err == nil {
 		t.Error("a token of the dropped key still passes")
+	}
+}
+
+// TestVerifierAcceptsAccessTokensOfAllowedClients: Amazon Cognito's
+// access tokens (client_id, scope, token_use, no aud) pass for an allowed
+// client with the required scopes; an ID token, another client's token, a
+// missing scope or a foreign audience are refused; a token with aud (a
+// resource indicator) passes by the audience rule.
+func TestVerifierAcceptsAccessTokensOfAllowedClients(t *testing.T) {
+	t.Parallel()
+	idp := fakeoidc.Start()
+	defer idp.Close()
+	v, err := NewVerifier(context.Background(), idp.Issuer, Audience{Resource: audience, ClientIDs: []string{"app-1", "m2m-1"}, Scopes: []string{"ops/read"}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noClients, err := NewVerifier(context.Background(), idp.Issuer, Audience{Resource: audience}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := fakeoidc.Claims{"sub": "alice"}
+	tests := []struct {
+		name     string
+		verifier *Verifier
+		token    string
+		ok       bool
+	}{
+		{"Cognito access token of an allowed client", v, idp.CognitoAccessToken("app-1", "openid ops/read", alice), true},
+		{"a machine client's token (client credentials)", v, idp.CognitoAccessToken("m2m-1", "ops/read", fakeoidc.Claims{"sub": "m2m-1"}), true},
+		{"scopes as an scp list", v, idp.CognitoAccessToken("app-1", "", fakeoidc.Claims{"sub": "alice", "scope": nil, "scp": []string{"ops/read"}}), true},
+		{"another client's access token", v, idp.CognitoAccessToken("app-2", "ops/read", alice), false},
+		{"a Cognito ID token", v, idp.CognitoIDToken("app-1", alice), false},
+		{"an ID token naming this server as audience", v, idp.Token(audience, fakeoidc.Claims{"sub": "alice", "token_use": "id", "scope": "ops/read"}), false},
+		{"a required scope missing", v, idp.CognitoAccessToken("app-1", "openid", alice), false},
+		{"no token_use", v, idp.CognitoAccessToken("app-1", "ops/read", fakeoidc.Claims{"sub": "alice", "token_use": nil}), false},
+		{"a resource indicator: aud is this server", v, idp.CognitoAccessToken("app-9", "ops/read", fakeoidc.Claims{"sub": "alice", "aud": audience}), true},
+		{"an allowed client, but for another audience", v, idp.CognitoAccessToken("app-1", "ops/read", fakeoidc.Claims{"sub": "alice", "aud": "https://other.example.com"}), false},
+		{"no audience and no clients configured", noClients, idp.CognitoAccessToken("app-1", "ops/read", alice), false},
+		{"expired", v, idp.CognitoAccessToken("app-1", "ops/read", fakeoidc.Claims{"sub": "alice", "exp": time.Now().Add(-2 * time.Minute).Unix()}), false},
+		{"signed by a key the JWKS does not have", v, idp.TokenWithForeignKey("", fakeoidc.Claims{"sub": "alice", "aud": nil, "client_id": "app-1", "token_use": "access", "scope": "ops/read"}), false},
+	}
+	for _, tt := range tests {
+		_, err := tt.verifier.Verify(context.Background(), tt.token)
+		if tt.ok != (err == nil) {
+			t.Errorf("%s: %v, want ok %v", tt.name, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: %v does not wrap ErrInvalidToken", tt.name, err)
+		}
 	}
 }

@@ -133,7 +133,16 @@ func (r Rule) selector() accounts.Selector {
 // matches reports whether every claim of the rule's match holds.
 func (r Rule) matches(c Claims) bool {
 	for name, patterns := range r.Match {
-		if !claimMatches(claimValue(c, name), patterns) {
+		v := claimValue(c, name)
+		if name == "scope" || name == "scp" {
+			// One scope matches, as an element of a list claim does.
+			var scopes []any
+			for _, s := range c.Scopes() {
+				scopes = append(scopes, s)
+			}
+			v = scopes
+		}
+		if !claimMatches(v, patterns) {
 			return false
 		}
 	}

@@ -110,3 +110,35 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyMatchesMachineCallers: a rule can match a client_id, or one of
+// the token's space-separated scopes.
+func TestPolicyMatchesMachineCallers(t *testing.T) {
+	t.Parallel()
+	p, err := ParsePolicy([]byte("rules:\n  - match: {client_id: m2m-*}\n    accounts: [dev-payments]\n  - match: {scope: ops/admin}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		claims Claims
+		n      int
+	}{
+		{"a machine client", Claims{"client_id": "m2m-reporting"}, 1},
+		{"the admin scope among others", Claims{"scope": "openid ops/admin profile"}, len(estate)},
+		{"a scope that only contains it", Claims{"scope": "ops/admin-lite"}, 0},
+		{"neither", Claims{"client_id": "web", "scope": "openid"}, 0},
+	}
+	for _, tt := range tests {
+		scope, _ := p.ScopeFor(tt.claims)
+		got := 0
+		for _, a := range estate {
+			if _, ok := scope.Access(a); ok {
+				got++
+			}
+		}
+		if got != tt.n {
+			t.Errorf("%s: %d accounts, want %d", tt.name, got, tt.n)
+		}
+	}
+}

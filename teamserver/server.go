@@ -42,6 +42,8 @@ type Config struct {
 	// Resource is this server's resource URI (the token audience), named
 	// in the Protected Resource Metadata; Issuer its authorization server.
 	Resource, Issuer string
+	// Scopes are the scopes a token needs, named in the metadata.
+	Scopes []string
 	// MaxBody bounds a request body; larger ones get 413.
 	MaxBody int64
 	// BodyTimeout bounds the time a request body may take to arrive; a
@@ -114,7 +116,7 @@ func New(cfg Config, mcpServer *server.MCPServer, verifier *Verifier, identity I
 	mux.HandleFunc(HealthPath, s.health)
 	if verifier != nil {
 		meta := server.NewProtectedResourceMetadataHandler(server.ProtectedResourceMetadataConfig{
-			Resource: cfg.Resource, AuthorizationServers: []string{cfg.Issuer},
+			Resource: cfg.Resource, AuthorizationServers: []string{cfg.Issuer}, ScopesSupported: cfg.Scopes,
 			BearerMethodsSupported: []string{"header"}, ResourceName: "aws-mcp-multi-account",
 		})
 		mux.Handle(server.WellKnownProtectedResourcePath, meta)

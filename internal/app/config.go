@@ -69,6 +69,8 @@ type Config struct {
 	HTTPAddr       string
 	OIDCIssuer     string
 	OIDCAudience   string
+	OIDCClientIDs  []string
+	OIDCScopes     []string
 	AccessPolicy   string
 	SourceIdentity string
 	CallerFanouts  int
@@ -341,6 +343,8 @@ func (c *Config) validateTeamServer() error {
 		return fmt.Errorf("body-timeout %s: want a positive duration", c.BodyTimeout)
 	case c.OIDCIssuer == "" && (c.AccessPolicy != "" || c.SourceIdentity != ""):
 		return errors.New("--access-policy and --source-identity need --oidc-issuer: without signed-in callers there are no claims to match")
+	case c.OIDCIssuer == "" && (len(c.OIDCClientIDs) > 0 || len(c.OIDCScopes) > 0):
+		return errors.New("--oidc-client-id and --oidc-scope need --oidc-issuer")
 	case c.OIDCIssuer == "" && !loopbackHost(host) && !c.InsecureNoAuth:
 		return fmt.Errorf("--http %s listens beyond this machine without sign-in: give --oidc-issuer and --oidc-audience, bind a loopback address (127.0.0.1:8080), or accept the risk with --insecure-no-auth", c.HTTPAddr)
 	case c.OIDCIssuer != "" && c.OIDCAudience == "":

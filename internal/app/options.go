@@ -72,7 +72,7 @@ var options = []option{
 		"role ARN to read Organizations through (management or delegated-admin account; env AWS_MCP_ORG_ROLE)"),
 	stringOpt("profiles", nil, "", func(c *Config) *string { return &c.Profiles },
 		"glob of AWS config profiles; each is an account using that profile's own credentials"),
-	listOpt("exclude", func(c *Config) *[]string { return &c.Exclude },
+	listOpt("exclude", nil, func(c *Config) *[]string { return &c.Exclude },
 		"account ids or name globs left out of every source (comma-separated, repeatable)"),
 	boolOpt("read-only", env("AWS_MCP_READ_ONLY"), func(c *Config) *bool { return &c.ReadOnly },
 		"pass a ReadOnlyAccess session policy on every AssumeRole and refuse write tools; scripts run bounded by it (env AWS_MCP_READ_ONLY)"),
@@ -118,6 +118,10 @@ var options = []option{
 		"serve --http: OpenID provider whose bearer tokens are accepted (env AWS_MCP_OIDC_ISSUER)"),
 	stringOpt("oidc-audience", env("AWS_MCP_OIDC_AUDIENCE"), "", func(c *Config) *string { return &c.OIDCAudience },
 		"serve --http: this server's resource URI, the audience tokens must be issued for (env AWS_MCP_OIDC_AUDIENCE)"),
+	listOpt("oidc-client-id", env("AWS_MCP_OIDC_CLIENT_IDS"), func(c *Config) *[]string { return &c.OIDCClientIDs },
+		"serve --http: app client accepted in tokens without an audience, as client_id of an access token (Amazon Cognito's); repeatable or comma-separated (env AWS_MCP_OIDC_CLIENT_IDS)"),
+	listOpt("oidc-scope", env("AWS_MCP_OIDC_SCOPES"), func(c *Config) *[]string { return &c.OIDCScopes },
+		"serve --http: scope every token must carry; repeatable or comma-separated (env AWS_MCP_OIDC_SCOPES)"),
 	stringOpt("access-policy", env("AWS_MCP_ACCESS_POLICY"), "", func(c *Config) *string { return &c.AccessPolicy },
 		"serve --http: YAML or JSON file mapping token claims to the accounts each caller reaches (env AWS_MCP_ACCESS_POLICY)"),
 	stringOpt("source-identity", env("AWS_MCP_SOURCE_IDENTITY"), "", func(c *Config) *string { return &c.SourceIdentity },
@@ -221,11 +225,16 @@ func levelOpt(name string, vars []string, field func(*Config) *slog.Level, help 
 	})
 }
 
-// listOpt is a flag only: a comma-separated, repeatable list.
-func listOpt(name string, field func(*Config) *[]string, help string) option {
-	return option{name, nil, help, func(c *Config, _ *envReader, fs *flag.FlagSet) {
-		fs.Var(listFlag{field(c)}, name, help)
-	}}
+// listOpt is a comma-separated list; the flag is repeatable, and adds to
+// what the environment set.
+func listOpt(name string, vars []string, field func(*Config) *[]string, help string) option {
+	return typedOpt(name, vars, nil, field, help, func(v string) ([]string, error) {
+		var out []string
+		listFlag{&out}.Set(v)
+		return out, nil
+	}, func(fs *flag.FlagSet, p *[]string, name string, _ []string, usage string) {
+		fs.Var(listFlag{p}, name, usage)
+	})
 }
 
 // envReader reads typed environment variables, remembering the first error.

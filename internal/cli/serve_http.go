@@ -45,7 +45,9 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	if cfg.OIDCIssuer != "" {
 		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		client := &http.Client{Transport: upstream.NewTransport(4), Timeout: 10 * time.Second}
-		verifier, err = teamserver.NewVerifier(dctx, cfg.OIDCIssuer, cfg.OIDCAudience, client, log)
+		verifier, err = teamserver.NewVerifier(dctx, cfg.OIDCIssuer, teamserver.Audience{
+			Resource: cfg.OIDCAudience, ClientIDs: cfg.OIDCClientIDs, Scopes: cfg.OIDCScopes,
+		}, client, log)
 		cancel()
 		if err != nil {
 			return err
@@ -58,7 +60,7 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	}
 
 	srv := teamserver.New(teamserver.Config{
-		Drain: cfg.Drain, BodyTimeout: cfg.BodyTimeout, Stateless: cfg.Stateless, Resource: cfg.OIDCAudience, Issuer: cfg.OIDCIssuer,
+		Drain: cfg.Drain, BodyTimeout: cfg.BodyTimeout, Stateless: cfg.Stateless, Resource: cfg.OIDCAudience, Issuer: cfg.OIDCIssuer, Scopes: cfg.OIDCScopes,
 		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Log: log, TaskOwner: a.Service.TaskOwner,
 	}, proxy.NewServer(a.Service, buildinfo.Version()), verifier, identity)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -153,6 +153,27 @@ func (p *Provider) TokenWithKeyID(aud, kid string, claims Claims) string {
 	return sign(foreign(), kid, p.fill(aud, claims))
 }
 
+// CognitoAccessToken mints an access token shaped like an Amazon Cognito
+// user pool's: client_id, scope (space-separated), token_use "access",
+// and no aud.
+func (p *Provider) CognitoAccessToken(clientID, scope string, claims Claims) string {
+	c := Claims{"aud": nil, "client_id": clientID, "scope": scope, "token_use": "access"}
+	for k, v := range claims {
+		c[k] = v
+	}
+	return p.Token("", c)
+}
+
+// CognitoIDToken mints an ID token shaped like Cognito's: aud is the app
+// client, token_use "id".
+func (p *Provider) CognitoIDToken(clientID string, claims Claims) string {
+	c := Claims{"token_use": "id"}
+	for k, v := range claims {
+		c[k] = v
+	}
+	return p.Token(clientID, c)
+}
+
 // TokenUnsigned mints a token with "alg": "none" and no signature.
 func (p *Provider) TokenUnsigned(aud string, claims Claims) string {
 	return encodeSegment(map[string]any{"alg": "none", "typ": "JWT"}) + "." + encodeSegment(p.fill(aud, claims)) + "."

@@ -79,7 +79,8 @@ func TestDockerfileFinalStage(t *testing.T) {
 }
 
 // TestDockerfileBuildsAStaticBinary builds the binary with the
-// Dockerfile's own go build line and checks it needs no dynamic loader.
+// Dockerfile's own go build line, for both architectures the image is
+// built for, and checks it needs no dynamic loader.
 func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -94,25 +95,38 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the build step %q is not the static build this test reproduces", build)
 	}
-	out := filepath.Join(t.TempDir(), "server")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-	cmd.Dir = filepath.Join("..", "..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, msg)
-	}
-	f, err := elf.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Error("the binary asks for a dynamic loader: it would not run on distroless/static")
-		}
-	}
-	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
-		t.Errorf("the binary links %v", libs)
+	// linux/amd64 for ECS on x86, linux/arm64 for Graviton and AgentCore
+	// Runtime (which runs arm64 containers only).
+	for _, arch := range []struct {
+		goarch  string
+		machine elf.Machine
+	}{{"amd64", elf.EM_X86_64}, {"arm64", elf.EM_AARCH64}} {
+		t.Run(arch.goarch, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "server")
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+			cmd.Dir = filepath.Join("..", "..")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch.goarch)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("go build: %v\n%s", err, msg)
+			}
+			f, err := elf.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Machine != arch.machine {
+				t.Errorf("built for %s, want %s", f.Machine, arch.machine)
+			}
+			for _, p := range f.Progs {
+				if p.Type == elf.PT_INTERP {
+					t.Error("the binary asks for a dynamic loader: it would not run on distroless/static")
+				}
+			}
+			if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+				t.Errorf("the binary links %v", libs)
+			}
+		})
 	}
 }
 

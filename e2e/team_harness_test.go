@@ -35,7 +35,7 @@ type teamServer struct {
 	err  error
 }
 
-var servingLine = regexp.MustCompile(`serving MCP over Streamable HTTP.*addr=(127\.0\.0\.1:\d+)`)
+var servingLine = regexp.MustCompile(`serving MCP over Streamable HTTP.*addr"?[=:]"?(127\.0\.0\.1:\d+)`)
 
 // startTeamServer runs serve --http 127.0.0.1:0 with args and waits until
 // it listens.

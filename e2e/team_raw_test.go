@@ -29,6 +29,8 @@ type rawMCP struct {
 	modern bool
 	// timeout bounds each request (default 60 s).
 	timeout time.Duration
+	// headers are sent with every request (as a platform in front adds them).
+	headers map[string]string
 	ids     atomic.Int64
 
 	mu   sync.Mutex
@@ -139,6 +141,9 @@ func (c *rawMCP) post(t *testing.T, ctx context.Context, msg map[string]any) (*h
 	}
 	if c.session != "" {
 		req.Header.Set("Mcp-Session-Id", c.session)
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
 	}
 	version := legacyProtocol
 	if c.modern {

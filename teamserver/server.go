@@ -25,6 +25,11 @@ const (
 	DefaultDrain       = 20 * time.Second
 	DefaultMaxBody     = 1 << 20
 	DefaultBodyTimeout = 30 * time.Second
+	// RuntimeUserIDHeader is where AgentCore Runtime names the caller of
+	// a request it authenticated (SigV4 inbound).
+	RuntimeUserIDHeader = "X-Amzn-Bedrock-AgentCore-Runtime-User-Id"
+	// RuntimeIssuer is the issuer part of a caller the Runtime named.
+	RuntimeIssuer = "agentcore-runtime"
 	// EndpointPath serves MCP; HealthPath answers load balancers.
 	EndpointPath = "/mcp"
 	HealthPath   = "/healthz"
@@ -49,6 +54,11 @@ type Config struct {
 	// BodyTimeout bounds the time a request body may take to arrive; a
 	// slower one gets 408 and the connection is closed.
 	BodyTimeout time.Duration
+	// TrustRuntimeUserID takes the caller of each request from
+	// RuntimeUserIDHeader, when there is no verifier: for AgentCore Runtime
+	// with SigV4 inbound auth, where nothing but the Runtime reaches the
+	// server. A request without the header gets 401.
+	TrustRuntimeUserID bool
 	// TaskOwner names the caller (proxy.Caller.ID) that started an MCP
 	// task, so that its status notifications reach that caller's streams
 	// only; nil sends them to no stream of a signed-in caller.
@@ -323,6 +333,9 @@ func callerID(c *proxy.Caller) string {
 // WWW-Authenticate header that points MCP clients at the Protected
 // Resource Metadata, from which they find the authorization server.
 func (s *Server) authenticate(next http.Handler) http.Handler {
+	if s.verifier == nil && s.cfg.TrustRuntimeUserID {
+		return s.runtimeCaller(next)
+	}
 	if s.verifier == nil {
 		return next
 	}
@@ -352,6 +365,25 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Del("Connection")
+		next.ServeHTTP(w, r.WithContext(proxy.WithCaller(r.Context(), caller)))
+	})
+}
+
+// runtimeCaller takes the caller from the user id AgentCore Runtime
+// forwards (its sub, under RuntimeIssuer, for the access policy).
+func (s *Server) runtimeCaller(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimSpace(r.Header.Get(RuntimeUserIDHeader))
+		if id == "" {
+			w.Header().Set("Connection", "close")
+			writeJSONError(w, http.StatusUnauthorized, "unauthorized", "the request names no caller ("+RuntimeUserIDHeader+"): this server serves AgentCore Runtime's authenticated requests only")
+			return
+		}
+		caller, err := s.identity.Caller(Claims{"sub": id})
+		if err != nil {
+			writeJSONError(w, http.StatusUnauthorized, "unauthorized", "the Runtime's user id is not usable here")
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(proxy.WithCaller(r.Context(), caller)))
 	})
 }

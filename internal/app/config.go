@@ -80,6 +80,10 @@ type Config struct {
 	TLSCert        string
 	TLSKey         string
 	InsecureNoAuth bool
+	// AgentCoreRuntime applies the AgentCore Runtime preset;
+	// TrustRuntimeUserID takes callers from the Runtime's user id header.
+	AgentCoreRuntime   bool
+	TrustRuntimeUserID bool
 
 	// The Lambda bridge (environment only): an invocation's cap, below the
 	// gateway's own limit, and the time kept to encode its answer.
@@ -218,8 +222,18 @@ func NewFlagSet(name string, cfg *Config, getenv func(string) string, out io.Wri
 	return fs, func() error { return env.err }
 }
 
-// Validate checks the configuration once flags are parsed.
+// Validate checks the configuration once flags are parsed (and applies
+// the AgentCore Runtime preset).
 func (c *Config) Validate() error {
+	if c.AgentCoreRuntime {
+		if c.HTTPAddr == "" {
+			c.HTTPAddr = AgentCoreRuntimeAddr
+		}
+		// A Runtime session is a microVM of its own: no process sees
+		// another request of the session for sure.
+		c.Stateless = true
+		c.LogFormat = "json"
+	}
 	if err := upstream.ValidateEndpoint(c.Endpoint); err != nil {
 		return err
 	}
@@ -341,11 +355,17 @@ func (c *Config) validateTeamServer() error {
 		return fmt.Errorf("drain %s: want a positive duration", c.Drain)
 	case c.BodyTimeout <= 0:
 		return fmt.Errorf("body-timeout %s: want a positive duration", c.BodyTimeout)
-	case c.OIDCIssuer == "" && (c.AccessPolicy != "" || c.SourceIdentity != ""):
+	case c.TrustRuntimeUserID && !c.AgentCoreRuntime:
+		return errors.New("--trust-runtime-user-id needs --agentcore-runtime: only AgentCore Runtime sets the header it trusts")
+	case c.TrustRuntimeUserID && c.OIDCIssuer != "":
+		return errors.New("--trust-runtime-user-id and --oidc-issuer exclude each other: the caller comes from the Runtime's header (SigV4 inbound) or from the bearer token (JWT inbound)")
+	case c.TrustRuntimeUserID && c.SourceIdentity != "":
+		return errors.New("--source-identity needs --oidc-issuer: the Runtime's user id is the only claim with --trust-runtime-user-id")
+	case c.OIDCIssuer == "" && !c.TrustRuntimeUserID && (c.AccessPolicy != "" || c.SourceIdentity != ""):
 		return errors.New("--access-policy and --source-identity need --oidc-issuer: without signed-in callers there are no claims to match")
 	case c.OIDCIssuer == "" && (len(c.OIDCClientIDs) > 0 || len(c.OIDCScopes) > 0):
 		return errors.New("--oidc-client-id and --oidc-scope need --oidc-issuer")
-	case c.OIDCIssuer == "" && !loopbackHost(host) && !c.InsecureNoAuth:
+	case c.OIDCIssuer == "" && !c.TrustRuntimeUserID && !loopbackHost(host) && !c.InsecureNoAuth:
 		return fmt.Errorf("--http %s listens beyond this machine without sign-in: give --oidc-issuer and --oidc-audience, bind a loopback address (127.0.0.1:8080), or accept the risk with --insecure-no-auth", c.HTTPAddr)
 	case c.OIDCIssuer != "" && c.OIDCAudience == "":
 		return errors.New("--oidc-issuer needs --oidc-audience: this server's resource URI, e.g. https://ops-mcp.example.com/mcp")

@@ -17,6 +17,10 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/teamserver"
 )
 
+// AgentCoreRuntimeAddr is where AgentCore Runtime expects an MCP server
+// container to listen (on path /mcp).
+const AgentCoreRuntimeAddr = "0.0.0.0:8000"
+
 // Defaults of the Lambda bridge's own settings.
 const (
 	DefaultInvocationBudget = 28 * time.Second
@@ -114,6 +118,10 @@ var options = []option{
 		"upstream requests in flight per account; 0 is unbounded (env AWS_MCP_ACCOUNT_CONCURRENCY)"),
 	stringOpt("http", env("AWS_MCP_HTTP_ADDR"), "", func(c *Config) *string { return &c.HTTPAddr },
 		"serve: MCP Streamable HTTP at ADDR/mcp for a team instead of stdio, e.g. :8080 (env AWS_MCP_HTTP_ADDR)"),
+	boolOpt("agentcore-runtime", env("AWS_MCP_AGENTCORE_RUNTIME"), func(c *Config) *bool { return &c.AgentCoreRuntime },
+		"serve as an MCP server on Amazon Bedrock AgentCore Runtime: --http "+AgentCoreRuntimeAddr+" (unless --http is given), --stateless, JSON logs (env AWS_MCP_AGENTCORE_RUNTIME)"),
+	boolOpt("trust-runtime-user-id", env("AWS_MCP_TRUST_RUNTIME_USER_ID"), func(c *Config) *bool { return &c.TrustRuntimeUserID },
+		"serve --agentcore-runtime behind SigV4 inbound auth: the caller is the X-Amzn-Bedrock-AgentCore-Runtime-User-Id header the Runtime sets; only where nothing but the Runtime reaches the server (env AWS_MCP_TRUST_RUNTIME_USER_ID)"),
 	stringOpt("oidc-issuer", env("AWS_MCP_OIDC_ISSUER"), "", func(c *Config) *string { return &c.OIDCIssuer },
 		"serve --http: OpenID provider whose bearer tokens are accepted (env AWS_MCP_OIDC_ISSUER)"),
 	stringOpt("oidc-audience", env("AWS_MCP_OIDC_AUDIENCE"), "", func(c *Config) *string { return &c.OIDCAudience },

@@ -108,3 +108,30 @@ func TestOptionDefaultsAndEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentCoreRuntimePreset: --agentcore-runtime listens where the
+// Runtime expects, stateless, with JSON logs; --http still wins; trusting
+// the Runtime's user id needs the preset and excludes OIDC.
+func TestAgentCoreRuntimePreset(t *testing.T) {
+	t.Parallel()
+	parse := func(args ...string) (Config, error) {
+		cfg, _, err := ParseConfig("test", append([]string{"--accounts", "accounts.json"}, args...), func(string) string { return "" }, &bytes.Buffer{})
+		return cfg, err
+	}
+	cfg, err := parse("--agentcore-runtime", "--trust-runtime-user-id")
+	if err != nil || cfg.HTTPAddr != "0.0.0.0:8000" || !cfg.Stateless || cfg.LogFormat != "json" {
+		t.Errorf("preset: %v, http %q, stateless %v, log format %q", err, cfg.HTTPAddr, cfg.Stateless, cfg.LogFormat)
+	}
+	if cfg, err := parse("--agentcore-runtime", "--trust-runtime-user-id", "--http", "127.0.0.1:0"); err != nil || cfg.HTTPAddr != "127.0.0.1:0" {
+		t.Errorf("--http with the preset: %v, %q", err, cfg.HTTPAddr)
+	}
+	for _, args := range [][]string{
+		{"--http", "127.0.0.1:0", "--trust-runtime-user-id"},
+		{"--agentcore-runtime", "--trust-runtime-user-id", "--oidc-issuer", "https://idp.example.com", "--oidc-audience", "https://mcp.example.com/mcp"},
+		{"--agentcore-runtime"}, // 0.0.0.0 and no sign-in at all
+	} {
+		if _, err := parse(args...); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+}

@@ -23,8 +23,12 @@ import (
 func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	issuer := cfg.OIDCIssuer
+	if cfg.TrustRuntimeUserID {
+		issuer = teamserver.RuntimeIssuer
+	}
 	identity := teamserver.Identity{
-		Issuer:              cfg.OIDCIssuer,
+		Issuer:              issuer,
 		SessionName:         strings.ReplaceAll(cfg.SessionName, "{user}", app.LocalUser()),
 		SourceIdentityClaim: cfg.SourceIdentity,
 	}
@@ -55,13 +59,15 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 		if identity.Policy == nil {
 			log.Warn("no --access-policy: every signed-in caller reaches every configured account")
 		}
+	} else if cfg.TrustRuntimeUserID {
+		log.Info("callers are the user ids AgentCore Runtime forwards (" + teamserver.RuntimeUserIDHeader + "): keep SigV4 inbound auth on the Runtime")
 	} else if cfg.InsecureNoAuth {
 		log.Warn("serving without sign-in (--insecure-no-auth): anyone who reaches this address uses the central credentials", "addr", cfg.HTTPAddr)
 	}
 
 	srv := teamserver.New(teamserver.Config{
 		Drain: cfg.Drain, BodyTimeout: cfg.BodyTimeout, Stateless: cfg.Stateless, Resource: cfg.OIDCAudience, Issuer: cfg.OIDCIssuer, Scopes: cfg.OIDCScopes,
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Log: log, TaskOwner: a.Service.TaskOwner,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, Log: log, TaskOwner: a.Service.TaskOwner, TrustRuntimeUserID: cfg.TrustRuntimeUserID,
 	}, proxy.NewServer(a.Service, buildinfo.Version()), verifier, identity)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -86,3 +86,40 @@ func TestTeamServerAcceptsCognitoAccessTokens(t *testing.T) {
 		t.Errorf("the machine client reaches %v, want only %s (its client_id rule)", got, stack.Accounts[2].ID)
 	}
 }
+
+// TestTeamServerSyncsAsAGatewayTarget: an AgentCore-Gateway-shaped client
+// syncs the server as an MCP server target (tools/list, prompts/list,
+// resources/list, resources/templates/list, as its DEFAULT listing mode
+// does), then calls a tool with the person's passed-through token (the
+// person's scope holds) and with a machine client's token (the rule for
+// its client_id holds).
+func TestTeamServerSyncsAsAGatewayTarget(t *testing.T) {
+	t.Parallel()
+	stack := newStack(t, 3)
+	idp := startIdP(t)
+	policy := writePolicy(t, fmt.Sprintf("rules:\n  - match: {groups: ops}\n    accounts: [%q, %q]\n  - match: {client_id: gateway-m2m}\n    accounts: [%q]\n",
+		stack.Accounts[0].ID, stack.Accounts[1].ID, stack.Accounts[2].ID))
+	srv := startTeamServer(t, stack, []string{accountsEnv(stack)}, "--stateless", "--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience,
+		"--oidc-client-id", "web-app", "--oidc-client-id", "gateway-m2m", "--access-policy", policy)
+	count := func(c *rawMCP) int {
+		reply := c.call(t, "tools/call", map[string]any{"name": "list_accounts"})
+		var res struct {
+			StructuredContent struct{ Count int } `json:"structuredContent"`
+		}
+		json.Unmarshal(reply.Result, &res)
+		return res.StructuredContent.Count
+	}
+	person := srv.rawSession(t, idp.CognitoAccessToken("web-app", "openid", fakeoidc.Claims{"sub": "u-1", "groups": []string{"ops"}}))
+	for _, method := range []string{"tools/list", "prompts/list", "resources/list", "resources/templates/list"} {
+		if reply := person.call(t, method, nil); reply.Error != nil || reply.HTTPStatus != http.StatusOK {
+			t.Errorf("the gateway's sync, %s: %s", method, reply)
+		}
+	}
+	if n := count(person); n != 2 {
+		t.Errorf("the person's passed-through token reaches %d accounts, want 2", n)
+	}
+	machine := srv.rawSession(t, idp.CognitoAccessToken("gateway-m2m", "ops/invoke", fakeoidc.Claims{"sub": "gateway-m2m"}))
+	if n := count(machine); n != 1 {
+		t.Errorf("the gateway's own client reaches %d accounts, want 1 (its client_id rule)", n)
+	}
+}

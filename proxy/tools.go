@@ -75,6 +75,11 @@ func NewServer(s *Service, version string, opts ...server.ServerOption) *server.
 	base := []server.ServerOption{
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(false, false),
+		// No prompts, but an empty prompts/list: AgentCore Gateway calls
+		// tools/list, prompts/list, resources/list and
+		// resources/templates/list when it syncs an MCP server target
+		// (https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/gateway-target-MCPservers.html).
+		server.WithPromptCapabilities(false),
 		server.WithTaskCapabilities(true, true, true),
 		server.WithHooks(hooks),
 		server.WithTaskHooks(tasks.taskHooks()),

@@ -11,6 +11,7 @@ import (
 // wantTemplates are the templates the deployment needs; the glob below must
 // find at least these, so a renamed file cannot make the test pass vacuously.
 var wantTemplates = []string{
+	"agentcore-runtime.yaml",
 	"bridge-lambda.yaml",
 	"cognito.yaml",
 	"gateway.yaml",

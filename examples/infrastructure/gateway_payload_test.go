@@ -109,7 +109,10 @@ func inlinePayload(data []byte) (key, value *yaml.Node, err error) {
 	resources := mappingValue(root, "Resources")
 	for i := 0; resources != nil && i < len(resources.Content); i += 2 {
 		res := resources.Content[i+1]
-		if t := mappingValue(res, "Type"); t != nil && t.Value == "AWS::BedrockAgentCore::GatewayTarget" {
+		// The Lambda target carries the schema; a target fronting the team
+		// server on AgentCore Runtime lists its tools itself.
+		if t := mappingValue(res, "Type"); t != nil && t.Value == "AWS::BedrockAgentCore::GatewayTarget" &&
+			lookupPath(res, "Properties", "TargetConfiguration", "Http") == nil {
 			schemas = append(schemas, lookupPath(res, payloadPath[:len(payloadPath)-1]...))
 		}
 	}
@@ -120,7 +123,7 @@ func inlinePayload(data []byte) (key, value *yaml.Node, err error) {
 			}
 		}
 	}
-	return nil, nil, fmt.Errorf("gateway.yaml: want one GatewayTarget with %s, found %d targets",
+	return nil, nil, fmt.Errorf("gateway.yaml: want one Lambda GatewayTarget with %s, found %d targets",
 		strings.Join(payloadPath, "."), len(schemas))
 }
 

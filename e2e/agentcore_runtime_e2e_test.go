@@ -9,7 +9,6 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeoidc"
-	"github.com/centralops/aws-mcp-multi-account/internal/fakes3"
 )
 
 // runtimeSession is what AgentCore Runtime adds to every request of one
@@ -31,12 +30,7 @@ func TestAgentCoreRuntimePreset(t *testing.T) {
 	stack := newStack(t, 4)
 	stack.MCP.SetPayload(20 << 10)
 	idp := startIdP(t)
-	bucket, err := fakes3.Start(stack.Keys, "runtime-results")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bucket.Close)
-	env := []string{accountsEnv(stack), "AWS_ENDPOINT_URL_S3=" + bucket.URL, "AWS_MCP_RESULTS_BUCKET=runtime-results", "AWS_MCP_RESULT_BUDGET=4KiB"}
+	env := sharedResults(t, stack, "runtime-results")
 	// --http 127.0.0.1:0 instead of the preset's 0.0.0.0:8000: tests stay on loopback.
 	args := []string{"--agentcore-runtime", "--http", "127.0.0.1:0", "--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience, "--oidc-client-id", "runtime-client"}
 	a, b := startTeamServer(t, stack, env, args...), startTeamServer(t, stack, env, args...)

@@ -33,7 +33,6 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeoidc"
-	"github.com/centralops/aws-mcp-multi-account/internal/fakes3"
 )
 
 const teamPolicy = `
@@ -465,12 +464,7 @@ func TestTeamServerStatelessBehindALoadBalancer(t *testing.T) {
 	stack := newStack(t, 6)
 	stack.MCP.SetPayload(20 << 10)
 	idp := startIdP(t)
-	bucket, err := fakes3.Start(stack.Keys, "team-results")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bucket.Close)
-	env := []string{accountsEnv(stack), "AWS_ENDPOINT_URL_S3=" + bucket.URL, "AWS_MCP_RESULTS_BUCKET=team-results", "AWS_MCP_RESULT_BUDGET=4KiB"}
+	env := sharedResults(t, stack, "team-results")
 	args := []string{"--stateless", "--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience}
 	a, b := startTeamServer(t, stack, env, args...), startTeamServer(t, stack, env, args...)
 	var turn atomic.Int64

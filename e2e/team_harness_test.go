@@ -20,6 +20,7 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeoidc"
+	"github.com/centralops/aws-mcp-multi-account/internal/fakes3"
 )
 
 // teamAudience is the resource URI the team server is started with.
@@ -211,4 +212,17 @@ func accountsByTeam(stack *fakeaws.Stack, teams []string) map[string]map[string]
 		out[team][a.ID] = true
 	}
 	return out
+}
+
+// sharedResults starts a fake S3 bucket for the test and returns the
+// environment of processes that keep their results there (with a 4 KiB
+// budget, so that answers are left out and read back with get_result).
+func sharedResults(t *testing.T, stack *fakeaws.Stack, bucket string) []string {
+	t.Helper()
+	b, err := fakes3.Start(stack.Keys, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return []string{accountsEnv(stack), "AWS_ENDPOINT_URL_S3=" + b.URL, "AWS_MCP_RESULTS_BUCKET=" + bucket, "AWS_MCP_RESULT_BUDGET=4KiB"}
 }

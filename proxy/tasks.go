@@ -31,6 +31,24 @@ type taskTracker struct {
 	owners map[string]taskOwner
 }
 
+// Task lifetimes. mcp-go keeps a task without a ttl forever, so a task's
+// ttl is DefaultTaskTTL when the client gives none, and at most MaxTaskTTL.
+const (
+	DefaultTaskTTL = time.Hour
+	MaxTaskTTL     = 24 * time.Hour
+)
+
+// boundTaskTTL gives a task the default ttl, or caps the client's.
+func boundTaskTTL(p *mcp.TaskParams) {
+	if p.TTL == nil || *p.TTL <= 0 {
+		ttl := DefaultTaskTTL.Milliseconds()
+		p.TTL = &ttl
+	} else if *p.TTL > MaxTaskTTL.Milliseconds() {
+		ttl := MaxTaskTTL.Milliseconds()
+		p.TTL = &ttl
+	}
+}
+
 // ownerMemory is how long the owner of an ended task is remembered.
 const ownerMemory = 10 * time.Minute
 
@@ -64,6 +82,7 @@ func (t *taskTracker) hooks() *server.Hooks {
 		if req.Params.Task == nil {
 			return
 		}
+		boundTaskTTL(req.Params.Task)
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.params[ctx] = req.Params.Task

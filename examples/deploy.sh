@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy.sh builds the aws-mcp-multi-account Lambda bridge and deploys it with
-# CloudFormation: cognito -> bridge-lambda -> gateway (-> member-account roles
-# as a service-managed StackSet). Each stack's outputs feed the next one.
+# CloudFormation: cognito -> bridge-lambda (-> agentcore-runtime, the team
+# server on AgentCore Runtime) -> gateway (-> member-account roles as a
+# service-managed StackSet). Each stack's outputs feed the next one.
 #
 #   examples/deploy.sh            deploy, asking for whatever is not set below
 #   examples/deploy.sh --dry-run  print the commands instead of running them
@@ -20,6 +21,12 @@
 #   AWS_MCP_READ_ONLY    true to refuse tools that are not read-only (default false)
 #   KEEP_RESULTS         false to keep no answers in S3 for get_result (default true)
 #   GOARCH               arm64 (default) or amd64
+#   DEPLOY_RUNTIME       yes to deploy the team server on AgentCore Runtime too
+#                        (default no), fronted by the gateway with the person's
+#                        token (JWT_PASSTHROUGH), then:
+#     RUNTIME_IMAGE_URI    ECR image of the team server built for linux/arm64:
+#                          docker buildx build --platform linux/arm64 \
+#                            -f examples/container/Dockerfile -t <uri> --push .
 #   DEPLOY_MEMBER_ROLES  yes to deploy stackset.yaml too (default no), then:
 #     MEMBER_ROLE_OUS      comma-separated OU ids or the root id (r-...)
 #     STACKSET_PROFILE     AWS profile of the management or delegated-admin account
@@ -162,6 +169,10 @@ case $GOARCH in
   amd64) lambda_arch=x86_64 ;;
   *) die "GOARCH $GOARCH: want arm64 or amd64" ;;
 esac
+ask DEPLOY_RUNTIME "Deploy the team server on AgentCore Runtime too? (yes/no)" no
+if [ "$DEPLOY_RUNTIME" = yes ]; then
+  ask RUNTIME_IMAGE_URI "ECR image of the team server, built for linux/arm64"
+fi
 ask DEPLOY_MEMBER_ROLES "Deploy the member-account roles as a StackSet? (yes/no)" no
 
 # --- build and upload -------------------------------------------------------
@@ -214,6 +225,25 @@ run aws cloudformation deploy "${deploy_flags[@]}" --stack-name "$bridge_stack" 
 lambda_arn=$(output "$bridge_stack" LambdaArn)
 lambda_role_arn=$(output "$bridge_stack" LambdaRoleArn)
 
+# --- team server on AgentCore Runtime (optional) ----------------------------
+runtime_arn=
+runtime_role_arn=
+if [ "$DEPLOY_RUNTIME" = yes ]; then
+  runtime_stack=$STACK_PREFIX-runtime
+  note "deploying $runtime_stack"
+  run aws cloudformation deploy "${deploy_flags[@]}" --stack-name "$runtime_stack" \
+    --template-file "$infra/agentcore-runtime.yaml" --capabilities CAPABILITY_IAM \
+    --parameter-overrides \
+    "ImageUri=$RUNTIME_IMAGE_URI" "RuntimeName=${STACK_PREFIX//-/_}_aws_mcp" \
+    "CognitoDiscoveryUrl=$discovery_url" "AllowedClientIds=$allowed_clients" \
+    "OidcAudience=https://bedrock-agentcore.$AWS_REGION.amazonaws.com/runtimes/${STACK_PREFIX}_aws_mcp" \
+    "OrganizationId=$ORGANIZATION_ID" "TargetAccounts=$TARGET_ACCOUNTS" \
+    "EnableOrgDiscovery=$AWS_MCP_ORG" "TargetRoleName=$TARGET_ROLE_NAME" \
+    "TargetExternalId=$TARGET_EXTERNAL_ID"
+  runtime_arn=$(output "$runtime_stack" RuntimeArn)
+  runtime_role_arn=$(output "$runtime_stack" ExecutionRoleArn)
+fi
+
 # --- gateway ----------------------------------------------------------------
 gateway_stack=$STACK_PREFIX-gateway
 note "deploying $gateway_stack"
@@ -221,7 +251,8 @@ run aws cloudformation deploy "${deploy_flags[@]}" --stack-name "$gateway_stack"
   --template-file "$infra/gateway.yaml" --capabilities CAPABILITY_IAM \
   --parameter-overrides \
   "GatewayName=$STACK_PREFIX-aws-mcp" "BridgeLambdaArn=$lambda_arn" \
-  "DiscoveryUrl=$discovery_url" "AllowedClients=$allowed_clients"
+  "DiscoveryUrl=$discovery_url" "AllowedClients=$allowed_clients" \
+  "TeamServerRuntimeArn=$runtime_arn"
 gateway_url=$(output "$gateway_stack" GatewayUrl)
 
 # --- member-account roles ---------------------------------------------------
@@ -230,7 +261,8 @@ if [ "$DEPLOY_MEMBER_ROLES" = yes ]; then
   ask STACKSET_PROFILE "AWS profile of the management or delegated-admin account (empty: current credentials)" "" optional
   ask STACKSET_CALL_AS "SELF (management account) or DELEGATED_ADMIN" SELF
   ask STACKSET_BUCKET "S3 bucket of that account for the member template" "$ARTIFACT_BUCKET"
-  ask ADDITIONAL_PRINCIPAL_ARN "A second principal the roles trust, e.g. an SSO role (empty for none)" "" optional
+  # The Runtime's execution role is the team server's central principal.
+  ask ADDITIONAL_PRINCIPAL_ARN "A second principal the roles trust, e.g. an SSO role (empty for none)" "$runtime_role_arn" optional
   admin=()
   if [ -n "$STACKSET_PROFILE" ]; then
     admin=(--profile "$STACKSET_PROFILE")
@@ -251,7 +283,7 @@ if [ "$DEPLOY_MEMBER_ROLES" = yes ]; then
     "ExternalId=$TARGET_EXTERNAL_ID" "AdditionalPrincipalArn=$ADDITIONAL_PRINCIPAL_ARN"
 else
   note "skipping the member-account roles: deploy $infra/member-account-role.yaml in each account"
-  note "(TrustedPrincipalArn=$lambda_role_arn), or rerun with DEPLOY_MEMBER_ROLES=yes"
+  note "(TrustedPrincipalArn=$lambda_role_arn${runtime_role_arn:+, AdditionalPrincipalArn=$runtime_role_arn}), or rerun with DEPLOY_MEMBER_ROLES=yes"
 fi
 
 # --- summary ----------------------------------------------------------------
@@ -265,7 +297,8 @@ cat <<EOF
 
 Gateway URL: $gateway_url
 Lambda:      $lambda_arn
-Role to trust in member accounts: $lambda_role_arn
+Role to trust in member accounts: $lambda_role_arn${runtime_role_arn:+ and $runtime_role_arn (the Runtime)}
+${runtime_arn:+Team server on AgentCore Runtime: $runtime_arn (gateway target "team")}
 
 Token for an agent (OAuth client credentials):
   secret=\$(aws cognito-idp describe-user-pool-client --region $AWS_REGION \\

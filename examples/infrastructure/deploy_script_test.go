@@ -58,6 +58,8 @@ func TestDeployScriptDryRun(t *testing.T) {
 		"ORGANIZATION_ID=o-abcdef1234",
 		"TARGET_ACCOUNTS=" + accounts,
 		"TARGET_EXTERNAL_ID=ext-123",
+		"DEPLOY_RUNTIME=yes",
+		"RUNTIME_IMAGE_URI=123456789012.dkr.ecr.eu-west-1.amazonaws.com/aws-mcp:1",
 		"DEPLOY_MEMBER_ROLES=yes",
 		"MEMBER_ROLE_OUS=ou-ab12-11111111,ou-ab12-22222222",
 		"STACKSET_PROFILE=management",
@@ -92,11 +94,11 @@ func TestDeployScriptDryRun(t *testing.T) {
 			t.Errorf("TargetAccounts passed as %q, want %q", got, accounts)
 		}
 	}
-	want := []string{"cognito.yaml", "bridge-lambda.yaml", "gateway.yaml", "stackset.yaml"}
+	want := []string{"cognito.yaml", "bridge-lambda.yaml", "agentcore-runtime.yaml", "gateway.yaml", "stackset.yaml"}
 	if strings.Join(deployed, " ") != strings.Join(want, " ") {
 		t.Errorf("deployed %v, want %v in that order\nstdout:\n%s", deployed, want, stdout.String())
 	}
-	for _, s := range []string{"Gateway URL:", "client_credentials", "--profile management"} {
+	for _, s := range []string{"Gateway URL:", "client_credentials", "--profile management", "Team server on AgentCore Runtime:"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("dry-run output does not mention %q", s)
 		}

@@ -42,7 +42,13 @@ var servingLine = regexp.MustCompile(`serving MCP over Streamable HTTP.*addr"?[=
 // it listens.
 func startTeamServer(t *testing.T, stack *fakeaws.Stack, env []string, args ...string) *teamServer {
 	t.Helper()
-	cmd := exec.Command(binaryPath, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)...)
+	return startTeamServerAt(t, stack, "127.0.0.1:0", env, args...)
+}
+
+// startTeamServerAt is startTeamServer listening on addr.
+func startTeamServerAt(t *testing.T, stack *fakeaws.Stack, addr string, env []string, args ...string) *teamServer {
+	t.Helper()
+	cmd := exec.Command(binaryPath, append([]string{"serve", "--http", addr}, args...)...)
 	cmd.Env = append(append(os.Environ(), stack.Env()...), env...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +30,8 @@ import (
 type Provider struct {
 	// Issuer is the provider's issuer URL (also its base URL).
 	Issuer string
+	// SignIn are the claims of whoever /authorize signs in (set before use).
+	SignIn Claims
 
 	srv *httptest.Server
 
@@ -35,6 +39,19 @@ type Provider struct {
 	keys        []key // published in the JWKS; the last signs
 	jwksFetches int
 	discovery   int
+	// clients are the public app clients of the authorization code flow,
+	// by client id, with their redirect URIs (registered by hand, as in
+	// Cognito: there is no registration endpoint).
+	clients map[string][]string
+	codes   map[string]grant
+	// Registrations counts requests to a registration endpoint (there is none).
+	registrations int
+}
+
+// grant is an issued authorization code.
+type grant struct {
+	clientID, redirectURI, challenge, scope string
+	claims                                  Claims
 }
 
 type key struct {
@@ -44,10 +61,18 @@ type key struct {
 
 // Start runs the provider with one signing key.
 func Start() *Provider {
-	p := &Provider{}
+	p := &Provider{clients: map[string][]string{}, codes: map[string]grant{}, SignIn: Claims{"sub": "person-1", "username": "person-1"}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", p.serveDiscovery)
 	mux.HandleFunc("/jwks", p.serveJWKS)
+	mux.HandleFunc("/authorize", p.serveAuthorize)
+	mux.HandleFunc("/token", p.serveToken)
+	mux.HandleFunc("/register", func(w http.ResponseWriter, _ *http.Request) {
+		p.mu.Lock()
+		p.registrations++
+		p.mu.Unlock()
+		http.NotFound(w, nil)
+	})
 	p.srv = httptest.NewServer(mux)
 	p.Issuer = p.srv.URL
 	p.Rotate(false)
@@ -97,6 +122,9 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"grant_types_supported":                 []string{"authorization_code", "client_credentials", "refresh_token"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 	})
 }
 
@@ -229,4 +257,84 @@ func sign(k *rsa.PrivateKey, kid string, claims Claims) string {
 func encodeSegment(v any) string {
 	raw, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// AddPublicClient registers an app client without a secret that signs
+// people in with the authorization code flow and PKCE, as a Cognito user
+// pool's public app client with its allowed callback URLs. Whoever comes
+// to /authorize signs in as p.SignIn (there is no login page).
+func (p *Provider) AddPublicClient(clientID string, redirectURIs ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clients[clientID] = redirectURIs
+}
+
+// Registrations counts dynamic client registration attempts (refused: the
+// provider, like Cognito, has no registration endpoint).
+func (p *Provider) Registrations() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.registrations
+}
+
+
+func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	redirects, ok := p.clients[q.Get("client_id")]
+	switch {
+	case !ok:
+		http.Error(w, "unknown client", http.StatusBadRequest)
+		return
+	case !slices.Contains(redirects, q.Get("redirect_uri")):
+		http.Error(w, "redirect_uri is not an allowed callback URL of the client", http.StatusBadRequest)
+		return
+	case q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
+		http.Error(w, "want response_type code and a S256 code_challenge", http.StatusBadRequest)
+		return
+	}
+	var raw [16]byte
+	rand.Read(raw[:])
+	code := base64.RawURLEncoding.EncodeToString(raw[:])
+	p.codes[code] = grant{clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), scope: q.Get("scope"), claims: p.SignIn}
+	target, _ := url.Parse(q.Get("redirect_uri"))
+	v := target.Query()
+	v.Set("code", code)
+	v.Set("state", q.Get("state"))
+	target.RawQuery = v.Encode()
+	http.Redirect(w, r, target.String(), http.StatusFound)
+}
+
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("grant_type") != "authorization_code" {
+		tokenError(w, "unsupported_grant_type")
+		return
+	}
+	p.mu.Lock()
+	g, ok := p.codes[r.Form.Get("code")]
+	delete(p.codes, r.Form.Get("code"))
+	p.mu.Unlock()
+	sum := sha256.Sum256([]byte(r.Form.Get("code_verifier")))
+	if !ok || g.clientID != r.Form.Get("client_id") || g.redirectURI != r.Form.Get("redirect_uri") ||
+		base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge {
+		tokenError(w, "invalid_grant")
+		return
+	}
+	scope := g.scope
+	if scope == "" {
+		scope = "openid"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"access_token": p.CognitoAccessToken(g.clientID, scope, g.claims),
+		"token_type":   "Bearer",
+		"expires_in":   3600,
+	})
+}
+
+func tokenError(w http.ResponseWriter, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]string{"error": code})
 }

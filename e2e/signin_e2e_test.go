@@ -11,7 +11,6 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-
 )
 
 // TestSignInWithoutDynamicRegistration: an MCP client signs a person in

@@ -277,7 +277,6 @@ func (p *Provider) Registrations() int {
 	return p.registrations
 }
 
-
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p.mu.Lock()

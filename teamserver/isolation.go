@@ -56,7 +56,7 @@ func newOwners() *owners {
 	return o
 }
 
-// key is the session id under which a caller's sessionless requests run:
+// keyOf is the session id under which a caller's sessionless requests run:
 // keyed with a secret of this process, so no one can name another caller's.
 func (o *owners) keyOf(callerID string) string {
 	mac := hmac.New(sha256.New, o.key[:])

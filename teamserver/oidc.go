@@ -44,7 +44,6 @@ type Verifier struct {
 	clientIDs        []string
 	scopes           []string
 	verifier         *oidc.IDTokenVerifier
-	keys             *keySet
 	now              func() time.Time
 }
 
@@ -63,7 +62,6 @@ type Audience struct {
 // NewVerifier discovers the issuer's configuration and fetches its keys.
 // client makes the discovery and JWKS requests.
 func NewVerifier(ctx context.Context, issuer string, aud Audience, client *http.Client, log *slog.Logger) (*Verifier, error) {
-	audience := aud.Resource
 	if client != nil {
 		ctx = oidc.ClientContext(ctx, client)
 	}
@@ -82,9 +80,8 @@ func NewVerifier(ctx context.Context, issuer string, aud Audience, client *http.
 		return nil, fmt.Errorf("OpenID discovery of %s: no jwks_uri (%v)", issuer, err)
 	}
 	algs := signingAlgs(meta.Algs)
-	v := &Verifier{issuer: issuer, audience: audience, clientIDs: aud.ClientIDs, scopes: aud.Scopes,
-		now: time.Now, keys: newKeySet(meta.JWKS, client, algs, log)}
-	if _, err := v.keys.refresh(ctx); err != nil {
+	keys := newKeySet(meta.JWKS, client, algs, log)
+	if _, err := keys.refresh(ctx); err != nil {
 		log.Warn("the issuer's keys could not be fetched at start; they are fetched again when a token comes", "error", err)
 	}
 	names := make([]string, len(algs))
@@ -93,10 +90,10 @@ func NewVerifier(ctx context.Context, issuer string, aud Audience, client *http.
 	}
 	// Expiry and audience are checked below: with the clock skew this
 	// server allows, and with client_id for tokens without aud.
-	v.verifier = oidc.NewVerifier(issuer, v.keys, &oidc.Config{
-		SkipClientIDCheck: true, SkipExpiryCheck: true, SupportedSigningAlgs: names,
-	})
-	return v, nil
+	return &Verifier{issuer: issuer, audience: aud.Resource, clientIDs: aud.ClientIDs, scopes: aud.Scopes, now: time.Now,
+		verifier: oidc.NewVerifier(issuer, keys, &oidc.Config{
+			SkipClientIDCheck: true, SkipExpiryCheck: true, SupportedSigningAlgs: names,
+		})}, nil
 }
 
 // asymmetric are the signature algorithms a token may use (go-oidc's; an

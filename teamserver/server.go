@@ -251,9 +251,12 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if r.ContentLength > s.cfg.MaxBody {
+		tooLarge := func() {
 			w.Header().Set("Connection", "close")
 			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request bodies are limited to %d bytes", s.cfg.MaxBody))
+		}
+		if r.ContentLength > s.cfg.MaxBody {
+			tooLarge()
 			return
 		}
 		rc := http.NewResponseController(w)
@@ -273,8 +276,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			writeJSONError(w, http.StatusBadRequest, "bad_request", "cannot read the request body")
 			return
 		case int64(len(body)) > s.cfg.MaxBody:
-			w.Header().Set("Connection", "close")
-			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request bodies are limited to %d bytes", s.cfg.MaxBody))
+			tooLarge()
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -342,15 +344,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	metadata := metadataURL(s.cfg.Resource)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		challenge := fmt.Sprintf(`Bearer resource_metadata=%q`, metadata)
-		if r.ContentLength != 0 {
-			// The body is never read: do not wait for it to keep the
-			// connection.
-			w.Header().Set("Connection", "close")
+		refuse := func(wwwAuthenticate, code, msg string) {
+			if r.ContentLength != 0 {
+				// The body is never read: do not wait for it to keep the
+				// connection.
+				w.Header().Set("Connection", "close")
+			}
+			w.Header().Set("WWW-Authenticate", wwwAuthenticate)
+			writeJSONError(w, http.StatusUnauthorized, code, msg)
 		}
 		scheme, raw, found := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-			w.Header().Set("WWW-Authenticate", challenge)
-			writeJSONError(w, http.StatusUnauthorized, "unauthorized", "a bearer token from "+s.cfg.Issuer+" is required")
+			refuse(challenge, "unauthorized", "a bearer token from "+s.cfg.Issuer+" is required")
 			return
 		}
 		claims, err := s.verifier.Verify(r.Context(), strings.TrimSpace(raw))
@@ -360,11 +365,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		if err != nil {
 			s.cfg.Log.Info("refused a token", "error", err, "remote", r.RemoteAddr)
-			w.Header().Set("WWW-Authenticate", challenge+`, error="invalid_token", error_description="the access token is not valid for this server"`)
-			writeJSONError(w, http.StatusUnauthorized, "invalid_token", "the access token is not valid for this server")
+			refuse(challenge+`, error="invalid_token", error_description="the access token is not valid for this server"`,
+				"invalid_token", "the access token is not valid for this server")
 			return
 		}
-		w.Header().Del("Connection")
 		next.ServeHTTP(w, r.WithContext(proxy.WithCaller(r.Context(), caller)))
 	})
 }

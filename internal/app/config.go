@@ -312,15 +312,25 @@ func ParseError(err error) error {
 	return fmt.Errorf("%w: %w", ErrConfig, err)
 }
 
+// ParseFlags parses a FlagSet of NewFlagSet (and a command's own flags on
+// it) and reports the environment's errors: both as usage errors
+// (ErrConfig), -h as flag.ErrHelp.
+func ParseFlags(fs *flag.FlagSet, args []string, envErr func() error) error {
+	if err := fs.Parse(args); err != nil {
+		return ParseError(err)
+	}
+	if err := envErr(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
 // ParseConfig reads flags (after the environment) and validates them.
 func ParseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, []string, error) {
 	var cfg Config
 	fs, envErr := NewFlagSet(name, &cfg, getenv, out)
-	if err := fs.Parse(args); err != nil {
-		return cfg, nil, ParseError(err)
-	}
-	if err := envErr(); err != nil {
-		return cfg, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	if err := ParseFlags(fs, args, envErr); err != nil {
+		return cfg, nil, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("%w: %w", ErrConfig, err)

@@ -66,12 +66,12 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	var cfg app.Config
 	// The demo ignores the real AWS environment: it talks only to its fakes.
 	noEnv := func(string) string { return "" }
-	fs, _ := app.NewFlagSet(buildinfo.Program+" demo", &cfg, noEnv, env.stderr)
+	fs, envErr := app.NewFlagSet(buildinfo.Program+" demo", &cfg, noEnv, env.stderr)
 	serveMode := fs.Bool("serve", false, "run the stdio MCP server wired to the fakes (for Claude Desktop or the MCP Inspector)")
 	asJSON := fs.Bool("json", false, "print the query_all result as JSON")
 	script := fs.String("script", demoScript, "Python script to fan out with aws___run_script (AWS through await call_boto3(...); the last expression is the answer)")
-	if err := fs.Parse(args); err != nil {
-		return app.ParseError(err)
+	if err := app.ParseFlags(fs, args, envErr); err != nil {
+		return err
 	}
 	if !*serveMode && env.getenv("AWS_MCP_LOG_LEVEL") == "" && !flagSet(fs, "log-level") {
 		cfg.LogLevel = slog.LevelError // the table is the output

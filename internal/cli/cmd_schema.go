@@ -15,11 +15,8 @@ func gatewaySchemaCmd(_ context.Context, args []string, env cliEnv) error {
 	var cfg app.Config
 	fs, envErr := app.NewFlagSet(buildinfo.Program+" gateway-schema", &cfg, env.getenv, env.stderr)
 	format := fs.String("format", "api", "api (create-gateway-target JSON) or cloudformation (GatewayTarget InlinePayload)")
-	if err := fs.Parse(args); err != nil {
-		return app.ParseError(err)
-	}
-	if err := envErr(); err != nil {
-		return fmt.Errorf("%w: %w", app.ErrConfig, err)
+	if err := app.ParseFlags(fs, args, envErr); err != nil {
+		return err
 	}
 	tools, err := proxy.GatewayTools(proxy.ToolDefinitions(app.ServiceConfig(cfg, app.Wiring{})))
 	if err != nil {

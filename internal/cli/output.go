@@ -47,11 +47,8 @@ func newCommandFlags(name string, env cliEnv) *commandFlags {
 
 // parse reads the flags and validates the configuration.
 func (c *commandFlags) parse(args []string) error {
-	if err := c.fs.Parse(args); err != nil {
-		return app.ParseError(err)
-	}
-	if err := c.envErr(); err != nil {
-		return fmt.Errorf("%w: %w", app.ErrConfig, err)
+	if err := app.ParseFlags(c.fs, args, c.envErr); err != nil {
+		return err
 	}
 	if err := c.cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", app.ErrConfig, err)

@@ -141,6 +141,13 @@ type proc struct {
 // handshake. env entries override the stack's.
 func startProxy(t *testing.T, stack *fakeaws.Stack, env []string, args ...string) *proc {
 	t.Helper()
+	return startProxyWith(t, stack, env, nil, args...)
+}
+
+// startProxyWith is startProxy with a client of those options (an
+// elicitation handler, say).
+func startProxyWith(t *testing.T, stack *fakeaws.Stack, env []string, opts []client.ClientOption, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binaryPath, args...)
 	cmd.Env = append(append(os.Environ(), stack.Env()...), env...)
 	stdin, err := cmd.StdinPipe()
@@ -157,12 +164,16 @@ func startProxy(t *testing.T, stack *fakeaws.Stack, env []string, args ...string
 		t.Fatal(err)
 	}
 	tr := transport.NewIO(io.TeeReader(stdoutPipe, p.stdout), stdin, io.NopCloser(strings.NewReader("")))
-	p.client = client.NewClient(tr)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.client.Start(ctx); err != nil {
+	p.client = client.NewClient(tr, opts...)
+	// The client answers the server's requests (elicitation) in the
+	// context it started in: it lives as long as the test.
+	life, end := context.WithCancel(context.Background())
+	t.Cleanup(end)
+	if err := p.client.Start(life); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if _, err := p.client.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
 		ProtocolVersion: mcp.LATEST_LEGACY_PROTOCOL_VERSION,
 		ClientInfo:      mcp.Implementation{Name: "e2e-test", Version: "1"},

@@ -99,7 +99,7 @@ func (s *teamServer) connect(t *testing.T, token string) *client.Client {
 	return c
 }
 
-func (s *teamServer) tryConnect(token string) (*client.Client, error) {
+func (s *teamServer) tryConnect(token string, clientOpts ...client.ClientOption) (*client.Client, error) {
 	var opts []transport.StreamableHTTPCOption
 	if token != "" {
 		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
@@ -108,7 +108,7 @@ func (s *teamServer) tryConnect(token string) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := client.NewClient(tr)
+	c := client.NewClient(tr, clientOpts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Start(ctx); err != nil {

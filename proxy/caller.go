@@ -40,6 +40,8 @@ type Access struct {
 	ReadOnly bool
 	// AllowWriteFanout lets query_all run tools that are not read-only.
 	AllowWriteFanout bool
+	// AllowChanges lets change_all change the account (never when ReadOnly).
+	AllowChanges bool
 }
 
 // ErrNoAccess is returned when a caller's scope reaches no account at all.
@@ -72,7 +74,7 @@ func ownerOf(ctx context.Context) string {
 func (s *Service) access(ctx context.Context, a accounts.Account) (Access, bool) {
 	c := CallerFrom(ctx)
 	if c == nil {
-		return Access{ReadOnly: s.cfg.ReadOnly, AllowWriteFanout: s.cfg.AllowWriteFanout}, true
+		return Access{ReadOnly: s.cfg.ReadOnly, AllowWriteFanout: s.cfg.AllowWriteFanout, AllowChanges: s.cfg.AllowChanges && !s.cfg.ReadOnly}, true
 	}
 	if c.Scope == nil {
 		return Access{}, false
@@ -85,6 +87,9 @@ func (s *Service) access(ctx context.Context, a accounts.Account) (Access, bool)
 	// access read-only, --allow-write-fanout lets every caller fan out writes.
 	acc.ReadOnly = acc.ReadOnly || s.cfg.ReadOnly
 	acc.AllowWriteFanout = acc.AllowWriteFanout || s.cfg.AllowWriteFanout
+	// Only the access policy lets a caller change an account, and only
+	// where the caller's access is not read-only.
+	acc.AllowChanges = acc.AllowChanges && !acc.ReadOnly && s.cfg.AllowChanges
 	return acc, true
 }
 

@@ -48,4 +48,11 @@ type Config struct {
 	// server runs at once (until every account has answered); 0 is no
 	// bound.
 	CallerFanouts int
+	// AllowChanges offers change_all and apply_change (never with ReadOnly):
+	// to the one user of a process, or to the callers whose access allows
+	// changes.
+	AllowChanges bool
+	// NoElicitation never asks the human through the client (a stateless
+	// server, which cannot route the answer back to the call).
+	NoElicitation bool
 }

@@ -21,12 +21,15 @@ var ErrUnknownTool = errors.New("unknown tool")
 // Argument and request errors are returned as errors; an account's own
 // failure is inside the result.
 func (s *Service) Invoke(ctx context.Context, tool string, args json.RawMessage, progress Progress) (any, error) {
-	names := make([]string, len(toolSpecs))
-	for i, spec := range toolSpecs {
+	var names []string
+	for _, spec := range toolSpecs {
+		if spec.invoke == nil {
+			continue // never through the bridge
+		}
 		if spec.name == tool {
 			return spec.invoke(ctx, s, args, progress)
 		}
-		names[i] = spec.name
+		names = append(names, spec.name)
 	}
 	return nil, fmt.Errorf("%w %q: want %s or %s", ErrUnknownTool, tool, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }

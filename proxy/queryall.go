@@ -58,6 +58,9 @@ type plan struct {
 	regions  int
 	readOnly bool
 	warnings []string
+	// readOnlySession runs every target under the read-only fan-out
+	// session, whatever the caller's access (a change's preview).
+	readOnlySession bool
 }
 
 // QueryAll calls a tool in every selected account (and region) in parallel,
@@ -408,7 +411,7 @@ func (s *Service) runTarget(ctx context.Context, p *plan, i int) (res results.En
 	case ctx.Err() != nil:
 		return failed(CodeCancelled, "cancelled before the account was queried")
 	}
-	return s.call(ctx, t.acct, t.region, callSpec{tool: p.req.ToolName, args: p.req.Arguments, readOnly: p.readOnly, fanout: true})
+	return s.call(ctx, t.acct, t.region, callSpec{tool: p.req.ToolName, args: p.req.Arguments, readOnly: p.readOnly, fanout: true, readOnlySession: p.readOnlySession})
 }
 
 // requestRegions validates a call's region arguments; nil means each

@@ -17,6 +17,7 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/proxy/plans"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
@@ -47,6 +48,8 @@ type Service struct {
 	store results.Store
 	// tasks runs query_all as an MCP task (set by NewServer).
 	tasks *taskTracker
+	// changes keeps planned changes until they are applied.
+	changes *changeStore
 
 	// life ends background fan-outs (accounts still running after a
 	// reply) when the service closes; bg counts them.
@@ -81,7 +84,8 @@ func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.
 		log = slog.Default()
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop, fanouts: map[string]int{}}
+	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop, fanouts: map[string]int{},
+		changes: plans.New[*Change](plans.DefaultTTL)}
 }
 
 // SetStore makes the service keep every answer in store for get_result.
@@ -198,6 +202,11 @@ type callSpec struct {
 	args     json.RawMessage
 	readOnly bool
 	fanout   bool
+	// readOnlySession forces the read-only fan-out session (a change's
+	// preview); change runs a change, with the role's own permissions
+	// less secret reads.
+	readOnlySession bool
+	change          bool
 }
 
 // call runs one tool call in one account and region, bounded by the
@@ -210,7 +219,13 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	defer cancel()
 
 	acc, _ := s.access(ctx, acct)
+	if c.readOnlySession {
+		acc.ReadOnly, acc.AllowWriteFanout = true, false
+	}
 	policy := s.policyFor(acc, c.tool, c.fanout)
+	if c.change {
+		policy = s.changePolicy(acc)
+	}
 	var data json.RawMessage
 	var script *taskState
 	var err error
@@ -256,6 +271,9 @@ func unlessWrite(fanout bool) string {
 func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string, res results.Entry, took time.Duration) {
 	attrs := []any{"account", acct.ID, "region", res.Region, "tool", tool, "duration", took,
 		"outcome", res.Status, "session", s.creds.SessionName(ctx, acct)}
+	if ch := changeFrom(ctx); ch != nil {
+		attrs = append(attrs, "change_id", ch.ID, "arguments_sha256", ch.ArgumentsSHA256)
+	}
 	if c := CallerFrom(ctx); c != nil {
 		attrs = append(attrs, "caller", c.Subject)
 		if c.Email != "" {

@@ -131,7 +131,7 @@ const queryAllOutputSchema = `{
     "jmespath": {"type": "string", "description": "The projection applied to every answer."},
     "results": {"type": "array", "items": {"type": "object", "properties": {
       "account_id": {"type": "string"}, "name": {"type": "string"}, "region": {"type": "string"},
-      "status": {"type": "string", "enum": ["success", "error", "pending"], "description": "pending: still running when the answer was given; get_result shows it once done."},
+      "status": {"type": "string", "enum": ["success", "error", "pending", "skipped"], "description": "pending: still running when the answer was given; get_result shows it once done. skipped: a target of a change that never started (error says why)."},
       "data": {"type": "object", "description": "The upstream tools/call result (content, structuredContent, isError), or its projection."},
       "data_omitted": {"type": "boolean", "description": "The data did not fit the budget; get_result with the summary's result_id reads it."},
       "bytes": {"type": "integer", "description": "Size of the answer left out."},
@@ -141,7 +141,8 @@ const queryAllOutputSchema = `{
     }, "required": ["account_id", "name", "region", "status", "duration_ms"]}},
     "summary": {"type": "object", "properties": {
       "total": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"},
-      "pending": {"type": "integer"}, "omitted": {"type": "integer", "description": "Successful entries whose data is not in this answer."},
+      "pending": {"type": "integer"}, "skipped": {"type": "integer", "description": "Targets of a change that never started."},
+      "omitted": {"type": "integer", "description": "Successful entries whose data is not in this answer."},
       "listed": {"type": "integer", "description": "How many entries results holds, when the budget could not hold them all (the text names every account)."},
       "result_id": {"type": "string", "description": "Names the stored answers for get_result."},
       "accounts": {"type": "integer"}, "regions": {"type": "integer"},

@@ -28,27 +28,68 @@ const (
 type toolSpec struct {
 	name   string
 	define func(*Service) (mcp.Tool, server.ToolHandlerFunc)
+	// invoke is nil for a tool the Lambda bridge never offers.
 	invoke func(ctx context.Context, s *Service, args json.RawMessage, progress Progress) (any, error)
+	// change marks a tool that changes accounts: offered only where
+	// changes are allowed (Service.CanChange), never by the bridge.
+	change bool
 }
 
 // toolSpecs are every tool, in a stable order: Tools, Invoke and the
 // gateway schema read this one list. A new tool is a new file and a line here.
 var toolSpecs = []toolSpec{
-	{ToolListAccounts, ListAccountsTool, invokeListAccounts},
-	{ToolQuery, QueryTool, invokeQuery},
-	{ToolQueryAll, QueryAllTool, invokeQueryAll},
-	{ToolListTools, ListToolsTool, invokeListTools},
-	{ToolGetResult, GetResultTool, invokeGetResult},
+	{ToolListAccounts, ListAccountsTool, invokeListAccounts, false},
+	{ToolQuery, QueryTool, invokeQuery, false},
+	{ToolQueryAll, QueryAllTool, invokeQueryAll, false},
+	{ToolListTools, ListToolsTool, invokeListTools, false},
+	{ToolGetResult, GetResultTool, invokeGetResult, false},
+	{ToolChangeAll, ChangeAllTool, nil, true},
+	{ToolApplyChange, ApplyChangeTool, nil, true},
 }
 
-// Tools returns every tool of the proxy with its handler, in a stable order.
+// Tools returns every tool the service offers with its handler, in a
+// stable order: the change tools only when changes are allowed.
 func Tools(s *Service) []server.ServerTool {
-	out := make([]server.ServerTool, len(toolSpecs))
-	for i, spec := range toolSpecs {
+	var out []server.ServerTool
+	for _, spec := range toolSpecs {
+		if spec.change && (!s.cfg.AllowChanges || s.cfg.ReadOnly) {
+			continue
+		}
 		tool, handler := spec.define(s)
-		out[i] = server.ServerTool{Tool: tool, Handler: handler}
+		out = append(out, server.ServerTool{Tool: tool, Handler: handler})
 	}
 	return out
+}
+
+// isChangeTool reports whether a tool changes accounts.
+func isChangeTool(name string) bool {
+	for _, spec := range toolSpecs {
+		if spec.name == name {
+			return spec.change
+		}
+	}
+	return false
+}
+
+// changeToolFilter hides the change tools from callers that may change no
+// account; mcp-go applies it to tools/list and tools/call alike.
+func changeToolFilter(s *Service) server.ToolFilterFunc {
+	return func(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
+		out := tools[:0:0]
+		can, asked := false, false
+		for _, t := range tools {
+			if isChangeTool(t.Name) {
+				if !asked {
+					can, asked = s.CanChange(ctx), true
+				}
+				if !can {
+					continue
+				}
+			}
+			out = append(out, t)
+		}
+		return out
+	}
 }
 
 // NewServer returns an MCP server that offers the proxy's tools, the
@@ -84,6 +125,7 @@ func NewServer(s *Service, version string, opts ...server.ServerOption) *server.
 		server.WithHooks(hooks),
 		server.WithTaskHooks(tasks.taskHooks()),
 		server.WithToolHandlerMiddleware(clientAgent),
+		server.WithToolFilter(changeToolFilter(s)),
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
 		server.WithInstructions(instructions(s)),
@@ -117,7 +159,16 @@ func instructions(s *Service) string {
 		"account, and query_all to run it in every selected account (and region) at once. " + upstreamNote(s) +
 		" Answers fit a byte budget: project them with the jmespath argument (AWS CLI --query " +
 		"semantics) to get what you need from every account, and read what an answer left out with get_result " +
-		"and its result_id, which never calls AWS again. " + modeNote(s.cfg)
+		"and its result_id, which never calls AWS again. " + modeNote(s.cfg) + changeNote(s.cfg)
+}
+
+// changeNote tells the agent how to change many accounts, where it may.
+func changeNote(cfg Config) string {
+	if !cfg.AllowChanges || cfg.ReadOnly {
+		return ""
+	}
+	return " To change many accounts, use change_all: it makes a plan (with a canary, a concurrency and a failure budget) that the human confirms, " +
+		"and apply_change runs that plan once."
 }
 
 // upstreamNote says what the upstream offers, from its cached tools/list:
@@ -242,9 +293,11 @@ func progressNotifier(ctx context.Context, req mcp.CallToolRequest) Progress {
 	}
 }
 
-// ToolDefinitions returns the tool definitions a Service with cfg
-// advertises, without handlers: for schema generation.
+// ToolDefinitions returns the tool definitions the Lambda bridge
+// advertises with cfg, without handlers: for schema generation. The
+// bridge never offers changes.
 func ToolDefinitions(cfg Config) []mcp.Tool {
+	cfg.AllowChanges = false
 	s := New(cfg, nil, nil, nil, nil)
 	var out []mcp.Tool
 	for _, t := range Tools(s) {

@@ -35,6 +35,9 @@ type Rule struct {
 	ReadOnly bool `json:"read_only,omitempty" yaml:"read_only,omitempty"`
 	// AllowWriteFanout lets query_all fan out tools that are not read-only.
 	AllowWriteFanout bool `json:"allow_write_fanout,omitempty" yaml:"allow_write_fanout,omitempty"`
+	// AllowChanges offers change_all and apply_change in the accounts the
+	// rule selects (where the caller's access is not read-only).
+	AllowChanges bool `json:"allow_changes,omitempty" yaml:"allow_changes,omitempty"`
 }
 
 // Patterns are the values a claim may match: one, or a list of which any
@@ -121,6 +124,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 		}
 		if r.ReadOnly && r.AllowWriteFanout {
 			return nil, fmt.Errorf("rule %d: read_only and allow_write_fanout contradict each other", i+1)
+		}
+		if r.ReadOnly && r.AllowChanges {
+			return nil, fmt.Errorf("rule %d: read_only and allow_changes contradict each other", i+1)
 		}
 	}
 	return &p, nil
@@ -225,6 +231,17 @@ func (p *Policy) ScopeFor(c Claims) (proxy.Scope, int) {
 	return ruleScope(matched), len(matched)
 }
 
+// AllowsChanges reports whether any rule allows changes: the team server
+// then offers change_all and apply_change to the callers it reaches.
+func (p *Policy) AllowsChanges() bool {
+	for _, r := range p.Rules {
+		if r.AllowChanges {
+			return true
+		}
+	}
+	return false
+}
+
 // ruleScope is the union of the rules a caller matched.
 type ruleScope []Rule
 
@@ -241,6 +258,7 @@ func (s ruleScope) Access(a accounts.Account) (proxy.Access, bool) {
 		reached = true
 		acc.ReadOnly = acc.ReadOnly && r.ReadOnly
 		acc.AllowWriteFanout = acc.AllowWriteFanout || r.AllowWriteFanout
+		acc.AllowChanges = acc.AllowChanges || r.AllowChanges
 	}
 	if !reached {
 		return proxy.Access{}, false

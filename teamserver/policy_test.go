@@ -69,6 +69,47 @@ func TestPolicyScopes(t *testing.T) {
 	}
 }
 
+func TestPolicyGrantsChangesPerCallerAndSelection(t *testing.T) {
+	t.Parallel()
+	p, err := ParsePolicy([]byte(`
+rules:
+  - match: {groups: readers}
+    read_only: true
+  - match: {groups: payments-release}
+    tags: {team: payments}
+    allow_changes: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.AllowsChanges() {
+		t.Error("AllowsChanges = false with an allow_changes rule")
+	}
+	if q, _ := ParsePolicy([]byte(designPolicy)); q.AllowsChanges() {
+		t.Error("AllowsChanges = true without an allow_changes rule")
+	}
+	tests := []struct {
+		name   string
+		claims Claims
+		want   map[string]bool // reachable account → may change
+	}{
+		{"release engineer", Claims{"groups": "payments-release"}, map[string]bool{"100000000001": true, "100000000003": true}},
+		{"reader", Claims{"groups": "readers"}, map[string]bool{"100000000001": false, "100000000002": false, "100000000003": false, "100000000004": false}},
+		{"both: changes where the release rule reaches", Claims{"groups": []any{"readers", "payments-release"}},
+			map[string]bool{"100000000001": true, "100000000002": false, "100000000003": true, "100000000004": false}},
+	}
+	for _, tt := range tests {
+		scope, _ := p.ScopeFor(tt.claims)
+		for _, a := range estate {
+			acc, ok := scope.Access(a)
+			change, want := tt.want[a.ID]
+			if ok != want || acc.AllowChanges != change || (acc.AllowChanges && acc.ReadOnly) {
+				t.Errorf("%s, account %s: reached %v, access %+v; want reached %v, changes %v", tt.name, a.ID, ok, acc, want, change)
+			}
+		}
+	}
+}
+
 func TestPolicyRejectsBadFiles(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
@@ -79,6 +120,7 @@ func TestPolicyRejectsBadFiles(t *testing.T) {
 		`{"rules": [{"match": {"sub": "a"}, "unknown": 1}]}`:                                "unknown",
 		"rules:\n  - match: {groups: a}\n    accounts: ['[']":                               "bad glob",
 		"rules:\n  - match: {groups: a}\n    read_only: true\n    allow_write_fanout: true": "contradict",
+		"rules:\n  - match: {groups: a}\n    read_only: true\n    allow_changes: true":      "read_only and allow_changes contradict",
 		"rules:\n  - match: {groups: {nested: x}}":                                          "string or a list",
 	}
 	for doc, want := range tests {

@@ -41,6 +41,9 @@ type Config struct {
 	ReadOnly         bool
 	SessionPolicyARN string
 	AllowWriteFanout bool
+	// AllowChanges offers change_all and apply_change (the stdio server
+	// and the CLI; the team server's access policy grants them per caller).
+	AllowChanges     bool
 	MaxResponseBytes int64
 	LogLevel         slog.Level
 	LogFormat        string
@@ -236,6 +239,9 @@ func (c *Config) Validate() error {
 	}
 	if err := upstream.ValidateEndpoint(c.Endpoint); err != nil {
 		return err
+	}
+	if c.AllowChanges && c.ReadOnly {
+		return errors.New("--allow-changes and --read-only contradict each other: read-only mode never offers changes")
 	}
 	if !accounts.ValidRegion(c.Region) {
 		return fmt.Errorf("region %q is not a valid AWS region name", c.Region)

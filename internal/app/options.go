@@ -84,6 +84,8 @@ var options = []option{
 		"managed read-only session policy of --read-only and of fan-out sessions (default arn:<partition>:iam::aws:policy/ReadOnlyAccess; env AWS_MCP_SESSION_POLICY_ARN)"),
 	boolOpt("allow-write-fanout", env("AWS_MCP_ALLOW_WRITE_FANOUT"), func(c *Config) *bool { return &c.AllowWriteFanout },
 		"let query_all fan out tools that are not read-only, and run scripts with the role's own permissions (env AWS_MCP_ALLOW_WRITE_FANOUT)"),
+	boolOpt("allow-changes", env("AWS_MCP_ALLOW_CHANGES"), func(c *Config) *bool { return &c.AllowChanges },
+		"offer change_all and apply_change: a change across accounts with a plan, a human's yes, a canary and a failure budget; never with --read-only, never in the Lambda bridge (env AWS_MCP_ALLOW_CHANGES)"),
 	sizeOpt("max-response-bytes", env("AWS_MCP_MAX_RESPONSE_BYTES"), upstream.DefaultMaxResponseBytes, func(c *Config) *int64 { return &c.MaxResponseBytes },
 		"largest upstream answer accepted per account (e.g. 10MiB; env AWS_MCP_MAX_RESPONSE_BYTES)"),
 	levelOpt("log-level", env("AWS_MCP_LOG_LEVEL"), func(c *Config) *slog.Level { return &c.LogLevel },

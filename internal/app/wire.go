@@ -335,10 +335,14 @@ func ServiceConfig(cfg Config, w Wiring) proxy.Config {
 		ReadOnly:          cfg.ReadOnly,
 		AllowWriteFanout:  cfg.AllowWriteFanout,
 		AllowSecretFanout: cfg.AllowSecretFanout,
-		CallerFanouts:     cfg.CallerFanouts,
-		ResultBudget:      int(cfg.ResultBudget),
-		ResultBudgetMax:   int(cfg.ResultBudgetMax),
-		ReplyWithin:       cfg.ReplyWithin,
+		AllowChanges:      cfg.AllowChanges && !cfg.ReadOnly,
+		// A stateless server cannot route an elicitation's answer back to
+		// the call that asked (mcp-go sends it to a shared session).
+		NoElicitation:   cfg.Stateless,
+		CallerFanouts:   cfg.CallerFanouts,
+		ResultBudget:    int(cfg.ResultBudget),
+		ResultBudgetMax: int(cfg.ResultBudgetMax),
+		ReplyWithin:     cfg.ReplyWithin,
 	}
 	if w.KeepNone != "" && cfg.ResultsBucket == "" {
 		c.NotKept = w.KeepNone

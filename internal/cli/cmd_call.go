@@ -35,11 +35,13 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	rawArgs := f.fs.String("args", "", "the tool's arguments as a JSON object (key=value pairs are merged over it)")
 	asJSON := f.fs.Bool("json", false, "print JSON instead of a table")
 	jmespath := f.fs.String("jmespath", "", "JMESPath expression applied to each account's JSON answer (AWS CLI --query semantics)")
+	changes := defineChangeFlags(f.fs)
 	var budget int64
 	f.fs.Var(app.ByteSizeValue(&budget), "budget", "fit the answer to this many bytes of text, as an MCP client receives it (e.g. 32KiB); default: print everything")
 	f.fs.Usage = func() {
 		fmt.Fprintf(env.stderr, "Usage: %s call [flags] (--account ID | --all) TOOL [key=value ...]\n\n"+
-			"Example: %s call --all aws___run_script code=\"resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\"\n\nFlags:\n", buildinfo.Program, buildinfo.Program)
+			"Example: %s call --all aws___run_script code=\"resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\"\n"+
+			"A change: %s call --all --change --allow-changes --rollout-concurrency 5 aws___run_script code=\"...\"\n\nFlags:\n", buildinfo.Program, buildinfo.Program, buildinfo.Program)
 		f.fs.PrintDefaults()
 	}
 	if err := f.parse(args); err != nil {
@@ -51,6 +53,9 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	}
 	if (*account == "") == !*all {
 		return fmt.Errorf("%w: give exactly one of --account ID or --all", app.ErrConfig)
+	}
+	if *changes.change && !*all {
+		return fmt.Errorf("%w: --change runs over the selected accounts: give --all (and selectors)", app.ErrConfig)
 	}
 	tool, toolArgs, err := buildToolArgs(rest[0], rest[1:], *rawArgs)
 	if err != nil {
@@ -68,6 +73,9 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 		return err
 	}
 	defer a.Close()
+	if *changes.change {
+		return runChange(ctx, a, env, changes, proxy.ChangeRequest{ToolName: tool, Arguments: toolArgs, Region: *region, Regions: regions, Selector: sel}, *asJSON)
+	}
 	p := newPainter(env.stdout, env.getenv)
 
 	if *account != "" {

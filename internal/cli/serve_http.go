@@ -38,6 +38,10 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 			return fmt.Errorf("%w: %w", app.ErrConfig, err)
 		}
 		identity.Policy = policy
+		// The access policy, not the flag, says who may change what.
+		cfg.AllowChanges = policy.AllowsChanges() && !cfg.ReadOnly
+	} else if cfg.AllowChanges {
+		return fmt.Errorf("%w: the team server offers changes through allow_changes rules of an --access-policy, not --allow-changes", app.ErrConfig)
 	}
 	a, err := app.Build(ctx, cfg, log, app.Wiring{})
 	if err != nil {

@@ -36,6 +36,7 @@ type MCPServer struct {
 	defaultLatency time.Duration
 	// held, while not nil, keeps tools/call answers until it is closed.
 	held         chan struct{}
+	heldAccounts map[string]chan struct{}
 	statuses     map[string]*statusFault
 	overrides    map[string]Override
 	dropped      map[string]bool
@@ -51,6 +52,8 @@ type MCPServer struct {
 	toolDefs     []map[string]any
 	listed       map[string]bool
 	boto         []BotoCall
+	timeline     []CallEvent
+	roleDenies   map[string]map[string]bool
 	tasks        scriptTasks
 	taskAfter    time.Duration
 	taskWait     float64
@@ -317,6 +320,9 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 	}
 	m.inflight++
 	m.maxInflight = max(m.maxInflight, m.inflight)
+	if !m.noRecord {
+		m.timeline = append(m.timeline, CallEvent{Account: cred.Account, Tool: params.Name, Start: true, Inflight: m.inflight})
+	}
 	delay, ok := m.latency[cred.Account]
 	if !ok {
 		delay = m.defaultLatency
@@ -328,10 +334,16 @@ func (m *MCPServer) toolsCall(w http.ResponseWriter, r *http.Request, cred Crede
 	}
 	override := m.overrides[cred.Account]
 	held := m.held
+	if ch, ok := m.heldAccounts[cred.Account]; ok && held == nil {
+		held = ch
+	}
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
 		m.inflight--
+		if !m.noRecord {
+			m.timeline = append(m.timeline, CallEvent{Account: cred.Account, Tool: params.Name, Inflight: m.inflight})
+		}
 		m.mu.Unlock()
 	}()
 

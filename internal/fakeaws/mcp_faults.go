@@ -44,6 +44,30 @@ func (m *MCPServer) Hold() (release func()) {
 	})
 }
 
+// HoldAccounts keeps the tools/call answers of the accounts until release
+// is called, as Hold does for every account. Release is idempotent.
+func (m *MCPServer) HoldAccounts(accounts ...string) (release func()) {
+	ch := make(chan struct{})
+	m.mu.Lock()
+	if m.heldAccounts == nil {
+		m.heldAccounts = map[string]chan struct{}{}
+	}
+	for _, a := range accounts {
+		m.heldAccounts[a] = ch
+	}
+	m.mu.Unlock()
+	return sync.OnceFunc(func() {
+		m.mu.Lock()
+		for a, held := range m.heldAccounts {
+			if held == ch {
+				delete(m.heldAccounts, a)
+			}
+		}
+		m.mu.Unlock()
+		close(ch)
+	})
+}
+
 // FailCalls answers the next n tools/call requests of account with HTTP
 // status code (n < 0: all of them), with a Retry-After header when set.
 func (m *MCPServer) FailCalls(account string, code, n int, retryAfter string) {
@@ -282,4 +306,44 @@ func PayloadText(account string, size int) string {
 	}
 	fmt.Fprintf(&b, `],"Owner":{"DisplayName":"owner-%s","ID":"%x"}}`, account, seed(account))
 	return b.String()
+}
+
+// CallEvent is a tools/call starting or ending, in the order the fake saw
+// them; Inflight is how many calls were being served just after it.
+type CallEvent struct {
+	Account  string
+	Tool     string
+	Start    bool
+	Inflight int
+}
+
+// Timeline returns every tools/call start and end so far, in order.
+func (m *MCPServer) Timeline() []CallEvent {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]CallEvent(nil), m.timeline...)
+}
+
+// DenyActions makes the role in account lack the IAM actions (its own
+// identity policy does not allow them): a script's call of one is
+// AccessDenied whatever the session policies say.
+func (m *MCPServer) DenyActions(account string, actions ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.roleDenies == nil {
+		m.roleDenies = map[string]map[string]bool{}
+	}
+	if m.roleDenies[account] == nil {
+		m.roleDenies[account] = map[string]bool{}
+	}
+	for _, a := range actions {
+		m.roleDenies[account][a] = true
+	}
+}
+
+// roleAllows reports whether account's role itself allows action.
+func (m *MCPServer) roleAllows(account, action string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.roleDenies[account][action]
 }

@@ -149,6 +149,9 @@ func (m *MCPServer) runScript(cred Credential, region string, calls []scriptCall
 		action := iamAction(c.service, c.operation)
 		rec := BotoCall{Account: cred.Account, Region: r, Service: c.service, Operation: c.operation, Action: action}
 		decision := cred.Decide(action, false)
+		if decision == Allowed && !m.roleAllows(cred.Account, action) {
+			decision = ImplicitDeny
+		}
 		if decision == Allowed && c.decrypt {
 			action = "kms:Decrypt"
 			decision = cred.Decide(action, true)
@@ -157,6 +160,9 @@ func (m *MCPServer) runScript(cred Credential, region string, calls []scriptCall
 			rec.Outcome = "denied"
 			m.recordBoto(rec)
 			why := "because no session policy allows the " + action + " action"
+			if !m.roleAllows(cred.Account, action) {
+				why = "because no identity-based policy allows the " + action + " action"
+			}
 			if decision == ExplicitDeny {
 				why = "with an explicit deny in a session policy"
 			}

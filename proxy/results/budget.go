@@ -121,7 +121,9 @@ type layout struct {
 	views  []view
 	units  []*unit
 	errors []*errorGroup
-	multi  bool
+	// skipped groups the targets a change never started, by reason.
+	skipped []*errorGroup
+	multi   bool
 	// level is the detail of account lists: 0 with sizes, 1 without, 2
 	// cut short.
 	level int
@@ -166,6 +168,12 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 			byKey[v.key] = u
 			l.units = append(l.units, u)
 		case e.Status == StatusPending:
+		case e.Status == StatusSkipped:
+			if n := len(l.skipped); n > 0 && l.skipped[n-1].message == e.Error {
+				l.skipped[n-1].members = append(l.skipped[n-1].members, i)
+				continue
+			}
+			l.skipped = append(l.skipped, &errorGroup{code: StatusSkipped, message: e.Error, members: []int{i}})
 		default:
 			msg := e.Error
 			if e.Status == StatusSuccess {
@@ -291,6 +299,9 @@ func (l *layout) assemble(level int) string {
 	if s.Pending > 0 {
 		fmt.Fprintf(&b, ", %d pending", s.Pending)
 	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(&b, ", %d skipped", s.Skipped)
+	}
 	fmt.Fprintf(&b, " (%s, %s, %s)", Plural(s.Accounts, "account"), Plural(s.Regions, "region"), (time.Duration(s.DurationMS) * time.Millisecond).String())
 	if a.JMESPath != "" {
 		fmt.Fprintf(&b, ", jmespath %q", a.JMESPath)
@@ -342,6 +353,12 @@ func (l *layout) assemble(level int) string {
 	if len(l.errors) > 0 {
 		b.WriteString("\nFailed:\n")
 		for _, g := range l.errors {
+			b.WriteString(l.errorLine(g, lists))
+		}
+	}
+	if len(l.skipped) > 0 {
+		b.WriteString("\nSkipped (not run):\n")
+		for _, g := range l.skipped {
 			b.WriteString(l.errorLine(g, lists))
 		}
 	}

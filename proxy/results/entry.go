@@ -21,6 +21,9 @@ const (
 	// StatusPending marks an account still running when the answer was
 	// given; its answer lands in the stored result later.
 	StatusPending = "pending"
+	// StatusSkipped marks a target a change never started (its rollout
+	// stopped first); Error says why.
+	StatusSkipped = "skipped"
 )
 
 // Error codes of an Entry whose answer could not be projected.
@@ -37,7 +40,7 @@ type Entry struct {
 	AccountID string `json:"account_id"`
 	Name      string `json:"name"`
 	Region    string `json:"region"`
-	// Status is StatusSuccess, StatusError or StatusPending.
+	// Status is StatusSuccess, StatusError, StatusPending or StatusSkipped.
 	Status string `json:"status"`
 	// Data is the upstream tools/call result (content, structuredContent,
 	// isError), passed through unchanged, or its projection.
@@ -115,6 +118,8 @@ type Summary struct {
 	Failed    int `json:"failed"`
 	// Pending counts accounts still running when the answer was given.
 	Pending int `json:"pending"`
+	// Skipped counts targets of a change that never started.
+	Skipped int `json:"skipped,omitempty"`
 	// Omitted counts entries whose data is not in this answer (see
 	// data_omitted); the stored result has it.
 	Omitted int `json:"omitted"`
@@ -144,13 +149,15 @@ type Answer struct {
 
 // Count fills the summary's outcome counts from the entries.
 func (a *Answer) Count() {
-	a.Summary.Total, a.Summary.Succeeded, a.Summary.Failed, a.Summary.Pending = len(a.Results), 0, 0, 0
+	a.Summary.Total, a.Summary.Succeeded, a.Summary.Failed, a.Summary.Pending, a.Summary.Skipped = len(a.Results), 0, 0, 0, 0
 	for _, e := range a.Results {
 		switch e.Status {
 		case StatusSuccess:
 			a.Summary.Succeeded++
 		case StatusPending:
 			a.Summary.Pending++
+		case StatusSkipped:
+			a.Summary.Skipped++
 		default:
 			a.Summary.Failed++
 		}

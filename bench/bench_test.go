@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/rollout"
 )
 
 // fakesMode picks where the fakes run: "inprocess" (default) or "process"
@@ -287,5 +290,56 @@ func BenchmarkOrgDiscovery(b *testing.B) {
 		}
 		b.ReportMetric(r.MS, "ms-to-list")
 		b.ReportMetric(float64(r.OrgCalls), "org-calls")
+	}
+}
+
+// BenchmarkChangeRollout measures a change over N accounts (canary 1, then
+// at most C at once, 100 ms upstream latency): the plan, then the rollout
+// of a cold core. The ideal is the canary's call plus ceil((N-1)/C) waves.
+func BenchmarkChangeRollout(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		for _, c := range []int{5, 10} {
+			b.Run(fmt.Sprintf("N=%d/C=%d", n, c), func(b *testing.B) {
+				var planMS, applyMS float64
+				for range b.N {
+					b.StopTimer()
+					fakes := startFakes(b, FakeOptions{Accounts: n})
+					if err := fakes.SetLatency(upstreamLatency); err != nil {
+						b.Fatal(err)
+					}
+					core, err := NewCore(fakes.URLs(), CoreOptions{Concurrency: c, Accounts: fakes.Accounts(), AllowChanges: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					opts := rollout.Defaults()
+					opts.MaxConcurrency = rollout.Limit{Count: c}
+					b.StartTimer()
+					start := time.Now()
+					plan, err := core.Service.PlanChange(context.Background(), proxy.ChangeRequest{ToolName: CallerIdentity.ToolName, Arguments: CallerIdentity.Arguments, Rollout: opts})
+					if err != nil {
+						b.Fatal(err)
+					}
+					planned := time.Now()
+					_, out, err := core.Service.ApplyChange(context.Background(), plan.ID, nil)
+					b.StopTimer()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if out.Summary.Succeeded != n {
+						b.Errorf("%d of %d succeeded", out.Summary.Succeeded, n)
+					}
+					planMS += ms(planned.Sub(start))
+					applyMS += ms(time.Since(planned))
+					core.Close()
+					fakes.Close()
+				}
+				ideal := ms(upstreamLatency) * float64(1+(n-1+c-1)/c)
+				b.ReportMetric(0, "ns/op")
+				b.ReportMetric(planMS/float64(b.N), "plan-ms/op")
+				b.ReportMetric(applyMS/float64(b.N), "apply-ms/op")
+				b.ReportMetric(ideal, "ideal-ms")
+				b.ReportMetric(applyMS/float64(b.N)/ideal, "x-ideal")
+			})
+		}
 	}
 }

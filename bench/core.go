@@ -58,6 +58,8 @@ type CoreOptions struct {
 	// (--account-rps); zero, the default here, leaves them unpaced, so that
 	// back-to-back calls measure the proxy rather than the pacer.
 	AccountRPS float64
+	// AllowChanges offers changes (--allow-changes).
+	AllowChanges bool
 }
 
 // NewCore wires a core against the fakes at urls with app.Build, logging
@@ -73,6 +75,7 @@ func NewCore(urls URLs, o CoreOptions) (*Core, error) {
 	cfg.Concurrency = o.Concurrency
 	cfg.MaxConcurrency = max(cfg.MaxConcurrency, o.Concurrency)
 	cfg.AccountRPS, cfg.AccountConcurrency = o.AccountRPS, 0
+	cfg.AllowChanges = o.AllowChanges
 	if o.Timeout > 0 {
 		cfg.Timeout = o.Timeout
 	}

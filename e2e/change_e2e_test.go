@@ -491,27 +491,40 @@ rules:
 		t.Errorf("%d writes, want alice's 6", got)
 	}
 
-	// A client with elicitation on the current protocol (multi round-trip
-	// requests) is asked once; a decline runs nothing, an accept runs it.
-	for _, answer := range []struct {
-		human  *elicitor
-		writes int
-	}{
-		{&elicitor{action: mcp.ElicitationResponseActionDecline}, 6},
-		{&elicitor{action: mcp.ElicitationResponseActionAccept, confirm: true}, 9},
-	} {
-		c, err := srv.tryConnect(idp.Token(teamAudience, fakeoidc.Claims{"sub": "bob", "groups": []string{"payments"}}),
-			client.WithElicitationHandler(answer.human))
+	// A client with elicitation is asked once; a decline runs nothing, an
+	// accept runs it. On the current protocol the question is a multi
+	// round-trip request; an older client of a stateful server gets
+	// elicitation/create on its session's stream (a stateless server does
+	// not ask older clients: it cannot route their answer back).
+	type answer struct {
+		human   *elicitor
+		version string
+		asked   int
+		writes  int
+	}
+	answers := []answer{
+		{&elicitor{action: mcp.ElicitationResponseActionDecline}, mcp.LATEST_PROTOCOL_VERSION, 1, 6},
+		{&elicitor{action: mcp.ElicitationResponseActionAccept, confirm: true}, mcp.LATEST_PROTOCOL_VERSION, 1, 9},
+	}
+	if stateless {
+		answers = append(answers, answer{&elicitor{action: mcp.ElicitationResponseActionAccept, confirm: true}, mcp.LATEST_LEGACY_PROTOCOL_VERSION, 0, 9})
+	} else {
+		answers = append(answers, answer{&elicitor{action: mcp.ElicitationResponseActionAccept, confirm: true}, mcp.LATEST_LEGACY_PROTOCOL_VERSION, 1, 12})
+	}
+	for _, answer := range answers {
+		c, err := srv.tryConnectWith(idp.Token(teamAudience, fakeoidc.Claims{"sub": "bob", "groups": []string{"payments"}}),
+			answer.version, client.WithElicitationHandler(answer.human))
 		if err != nil {
 			t.Fatal(err)
 		}
 		res := callTool(t, c, "change_all", changeArgs(nil))
 		c.Close()
-		if res.IsError || len(answer.human.asked) != 1 || !strings.Contains(answer.human.asked[0].Params.Message, "3 accounts") {
-			t.Errorf("elicitation over HTTP: %d questions, answer %s", len(answer.human.asked), text(res))
+		if res.IsError || len(answer.human.asked) != answer.asked || (answer.asked > 0 && !strings.Contains(answer.human.asked[0].Params.Message, "3 accounts")) ||
+			(answer.asked == 0 && !strings.Contains(text(res), "apply_change")) {
+			t.Errorf("elicitation over HTTP (%s): %d questions, answer %s", answer.version, len(answer.human.asked), text(res))
 		}
 		if got := stack.MCP.Executed("CreateTags"); got != answer.writes {
-			t.Errorf("after a %s: %d writes, want %d", answer.human.action, got, answer.writes)
+			t.Errorf("after a %s (%s): %d writes, want %d", answer.human.action, answer.version, got, answer.writes)
 		}
 	}
 	// Bob's unused plan is his alone, and expires.

@@ -100,6 +100,11 @@ func (s *teamServer) connect(t *testing.T, token string) *client.Client {
 }
 
 func (s *teamServer) tryConnect(token string, clientOpts ...client.ClientOption) (*client.Client, error) {
+	return s.tryConnectWith(token, mcp.LATEST_PROTOCOL_VERSION, clientOpts...)
+}
+
+// tryConnectWith opens a session that speaks protocol version.
+func (s *teamServer) tryConnectWith(token, version string, clientOpts ...client.ClientOption) (*client.Client, error) {
 	var opts []transport.StreamableHTTPCOption
 	if token != "" {
 		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
@@ -115,7 +120,7 @@ func (s *teamServer) tryConnect(token string, clientOpts ...client.ClientOption)
 		return nil, err
 	}
 	if _, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
-		ProtocolVersion: mcp.LATEST_PROTOCOL_VERSION, ClientInfo: mcp.Implementation{Name: "team-e2e", Version: "1"},
+		ProtocolVersion: version, ClientInfo: mcp.Implementation{Name: "team-e2e", Version: "1"},
 	}}); err != nil {
 		c.Close()
 		return nil, err

@@ -95,7 +95,8 @@ func TestLambdaBridge(t *testing.T) {
 	stack := newStack(t, 6)
 	denied := stack.Accounts[4].ID
 	stack.STS.Deny(denied)
-	f := startBootstrap(t, stack, accountsEnv(stack))
+	// Changes are never offered by the bridge, whatever the environment says.
+	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_ALLOW_CHANGES=true")
 	const target = "bridge-lambda___"
 
 	t.Run("list_accounts", func(t *testing.T) {
@@ -159,6 +160,8 @@ func TestLambdaBridge(t *testing.T) {
 			{"", "bedrockAgentCoreToolName"},
 			{"bridge-lambda___", "malformed tool name"},
 			{"bridge-lambda___drop_tables", "unknown tool"},
+			{"bridge-lambda___change_all", "unknown tool"},
+			{"bridge-lambda___apply_change", "unknown tool"},
 		}
 		for _, tt := range tests {
 			out := f.invoke(t, tt.tool, map[string]any{"x": 1}, 30*time.Second)

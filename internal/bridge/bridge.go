@@ -242,8 +242,12 @@ func Env(getenv func(string) string) func(string) string {
 }
 
 // New wires a bridge onto the app. Config.InvocationBudget caps an
-// invocation below the gateway's own limit.
+// invocation below the gateway's own limit. The bridge never offers
+// changes: a gateway target has no human to confirm them.
 func New(a *app.App) *Bridge {
+	if a.Config.AllowChanges {
+		a.Log.Warn("AWS_MCP_ALLOW_CHANGES is ignored: the Lambda bridge never offers change_all or apply_change")
+	}
 	return &Bridge{
 		svc:    a.Service,
 		log:    a.Log,

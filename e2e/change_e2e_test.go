@@ -571,3 +571,73 @@ func TestCLIChange(t *testing.T) {
 		t.Errorf("%d writes, want 9 (the canary of the second run, then the stop)", got)
 	}
 }
+
+// TestChangePollsTasksToTheirEnd: a change's script that becomes a task is
+// polled until it ends, and the stored outcome holds its answer.
+func TestChangePollsTasksToTheirEnd(t *testing.T) {
+	t.Parallel()
+	stack := newTodayStack(t, 3)
+	stack.MCP.SetScriptTasks(0, 0.05) // every script that sleeps answers with a task
+	p := startProxy(t, stack, []string{accountsEnv(stack), "AWS_MCP_ACCOUNT_RPS=0"}, "--allow-changes")
+	args := changeArgs(nil)
+	args["arguments"] = scriptArgs("await asyncio.sleep(0.3)\n" + tagScript)
+	pl := plan(t, p.call(t, "change_all", args))
+	res := p.call(t, "apply_change", map[string]any{"change_id": pl.ChangeID})
+	var out changeOutcome
+	structured(t, res, &out)
+	if out.Summary.Succeeded != 3 {
+		t.Fatalf("outcome %+v: %s", out.Summary, text(res))
+	}
+	polls := 0
+	for _, c := range stack.MCP.Calls() {
+		if c.Tool == "aws___get_tasks" {
+			polls++
+		}
+	}
+	stored := p.call(t, "get_result", map[string]any{"result_id": out.Summary.ResultID, "account_id": stack.Accounts[0].ID})
+	if polls < 3 || !strings.Contains(text(stored), `"operation":"ec2:CreateTags"`) || strings.Contains(text(stored), "working") {
+		t.Errorf("%d polls; stored answer %s", polls, text(stored))
+	}
+}
+
+// TestChangeCancelledStartsNoNewTarget: the client cancels the rollout
+// while targets are in flight; those finish (their writes land), and no
+// other target starts.
+func TestChangeCancelledStartsNoNewTarget(t *testing.T) {
+	t.Parallel()
+	stack := newTodayStack(t, 20)
+	p := startProxy(t, stack, []string{accountsEnv(stack), "AWS_MCP_ACCOUNT_RPS=0"}, "--allow-changes")
+	pl := plan(t, p.call(t, "change_all", changeArgs(map[string]any{"max_concurrency": 3})))
+	var order []string
+	for _, tg := range pl.Targets {
+		order = append(order, tg.AccountID)
+	}
+	release := stack.MCP.HoldAccounts(order[1:]...)
+	defer release()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = "apply_change", map[string]any{"change_id": pl.ChangeID}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.client.CallTool(ctx, req)
+		done <- err
+	}()
+	// The canary has run; three targets are held in flight.
+	waitUntil(t, func() bool { return stack.MCP.Inflight() == 3 })
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled call answered")
+	}
+	// The server hears the cancellation; then the held targets finish.
+	waitUntil(t, func() bool { return strings.Contains(p.stderr.String(), `msg="change cancelled`) })
+	release()
+	waitUntil(t, func() bool { return strings.Contains(p.stderr.String(), `msg="change applied"`) })
+	if got := stack.MCP.Executed("CreateTags"); got != 4 {
+		t.Errorf("%d writes, want the canary's and the 3 in flight", got)
+	}
+	if n := strings.Count(p.stderr.String(), "the change was cancelled"); n != 16 {
+		t.Errorf("%d targets skipped as cancelled, want 16\n%s", n, p.stderr.String())
+	}
+}

@@ -400,7 +400,11 @@ func (s *Service) runChange(ctx context.Context, c *Change, progress Progress, w
 			progress(n, len(entries))
 		}
 	}
+	stopCancel := context.AfterFunc(ctx, func() {
+		s.log.Warn("change cancelled: no new target starts; the ones in flight finish", s.changeAttrs(ctx, c)...)
+	})
 	rep := rollout.Run(ctx, c.stages, c.Bounds, work, done)
+	stopCancel()
 	mu.Lock()
 	out := answer()
 	mu.Unlock()

@@ -150,29 +150,9 @@ func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, e
 	if err != nil {
 		return nil, err
 	}
-	all, warnings, err := s.listAccounts(ctx)
+	changeable, excluded, warnings, err := s.changeable(ctx, req.Selector)
 	if err != nil {
 		return nil, err
-	}
-	if all, err = s.inScope(ctx, all); err != nil {
-		return nil, err
-	}
-	selected, err := accounts.Select(all, req.Selector)
-	if err != nil {
-		return nil, err
-	}
-	var changeable []accounts.Account
-	var excluded []string
-	for _, a := range selected {
-		if acc, _ := s.access(ctx, a); acc.AllowChanges {
-			changeable = append(changeable, a)
-		} else {
-			excluded = append(excluded, a.ID)
-		}
-	}
-	if len(changeable) == 0 {
-		return nil, fmt.Errorf("%w: none of the %s selected may be changed by this caller (changes need an allow_changes rule of the access policy, and access that is not read-only)",
-			ErrChangesRefused, results.Plural(len(selected), "account"))
 	}
 	// The tool must exist upstream; what it does is the point of a change.
 	if _, err := s.classify(ctx, changeable, req.ToolName, req.Arguments, false, false); err != nil {
@@ -183,10 +163,9 @@ func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, e
 	c.ArgumentsSHA256 = argumentsHash(req.ToolName, c.Arguments)
 	if len(excluded) > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s selected may not be changed by this caller and are not in the plan: %s",
-			results.Plural(len(excluded), "account"), strings.Join(excluded, ", ")))
+			results.Plural(len(excluded), "account"), listSome(excluded, 20)))
 	}
 	var flat []target
-	seenRegion := map[string]bool{}
 	for _, a := range changeable {
 		rs := regions
 		if len(rs) == 0 {
@@ -194,28 +173,9 @@ func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, e
 		}
 		for _, r := range rs {
 			flat = append(flat, target{acct: a, region: r})
-			if !seenRegion[r] {
-				seenRegion[r] = true
-				c.Regions = append(c.Regions, r)
-			}
 		}
 	}
-	region := func(i int) string { return flat[i].region }
-	order := req.Rollout.Order(len(flat), region)
-	c.targets = make([]target, len(order))
-	for i, j := range order {
-		c.targets[i] = flat[j]
-	}
-	c.TargetCount = len(c.targets)
-	c.Bounds = req.Rollout.For(len(c.targets), s.cfg.MaxConcurrency)
-	inOrder := make([]int, len(c.targets))
-	for i := range inOrder {
-		inOrder[i] = i
-	}
-	c.stages = req.Rollout.Stages(inOrder, c.Bounds.Canary, func(i int) string { return c.targets[i].region })
-	for i, t := range c.targets {
-		c.Targets = append(c.Targets, ChangeTarget{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Canary: i < c.Bounds.Canary})
-	}
+	c.order(flat, s.cfg.MaxConcurrency)
 	if req.Preview != nil {
 		if c.Preview, err = s.preview(ctx, c, *req.Preview); err != nil {
 			return nil, err
@@ -224,6 +184,67 @@ func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, e
 	c.ID, c.ExpiresAt = s.changes.Put(c.owner, c)
 	s.log.Info("change planned", append(s.changeAttrs(ctx, c), "targets", c.TargetCount, "expires", c.ExpiresAt)...)
 	return c, nil
+}
+
+// changeable returns the selected accounts the caller may change, and the
+// ids of those it may not.
+func (s *Service) changeable(ctx context.Context, sel accounts.Selector) (changeable []accounts.Account, excluded, warnings []string, err error) {
+	all, warnings, err := s.listAccounts(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if all, err = s.inScope(ctx, all); err != nil {
+		return nil, nil, nil, err
+	}
+	selected, err := accounts.Select(all, sel)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, a := range selected {
+		if acc, _ := s.access(ctx, a); acc.AllowChanges {
+			changeable = append(changeable, a)
+		} else {
+			excluded = append(excluded, a.ID)
+		}
+	}
+	if len(changeable) == 0 {
+		return nil, nil, nil, fmt.Errorf("%w: none of the %s selected may be changed by this caller (changes need an allow_changes rule of the access policy, and access that is not read-only)",
+			ErrChangesRefused, results.Plural(len(selected), "account"))
+	}
+	return changeable, excluded, warnings, nil
+}
+
+// order puts the targets in rollout order, applies the rollout to their
+// number (at most ceiling at once) and splits them into its stages.
+func (c *Change) order(flat []target, ceiling int) {
+	order := c.Rollout.Order(len(flat), func(i int) string { return flat[i].region })
+	c.targets = make([]target, len(order))
+	seen := map[string]bool{}
+	for i, j := range order {
+		c.targets[i] = flat[j]
+		if r := flat[j].region; !seen[r] {
+			seen[r] = true
+			c.Regions = append(c.Regions, r)
+		}
+	}
+	c.TargetCount = len(c.targets)
+	c.Bounds = c.Rollout.For(len(c.targets), ceiling)
+	inOrder := make([]int, len(c.targets))
+	for i := range inOrder {
+		inOrder[i] = i
+	}
+	c.stages = c.Rollout.Stages(inOrder, c.Bounds.Canary, func(i int) string { return c.targets[i].region })
+	for i, t := range c.targets {
+		c.Targets = append(c.Targets, ChangeTarget{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Canary: i < c.Bounds.Canary})
+	}
+}
+
+// listSome joins at most n items, saying how many more there are.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }
 
 // preview runs the change's preview in every target under the read-only

@@ -127,3 +127,34 @@ func TestTheBridgeNeverOffersChanges(t *testing.T) {
 		t.Errorf("the MCP server with AllowChanges lists %v", names)
 	}
 }
+
+func TestPlanOrdersRegionsSequentially(t *testing.T) {
+	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(3)})
+	defer stack.Close()
+	svc, _ := testService(t, stack, Config{AllowChanges: true})
+	o := rollout.Defaults()
+	o.Regions = []string{"eu-west-1"}
+	o.MaxConcurrency = rollout.Limit{Count: 2}
+	c, err := svc.PlanChange(context.Background(), ChangeRequest{ToolName: RunScriptTool, Arguments: tagArgs,
+		Regions: []string{"us-east-1", "eu-west-1"}, Rollout: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range c.Targets {
+		got = append(got, tg.AccountID[len(tg.AccountID)-1:]+"/"+tg.Region)
+	}
+	want := "1/eu-west-1 2/eu-west-1 3/eu-west-1 1/us-east-1 2/us-east-1 3/us-east-1"
+	if strings.Join(got, " ") != want || !c.Targets[0].Canary || c.Targets[1].Canary {
+		t.Errorf("targets %v, want %s with the first the canary", got, want)
+	}
+	if strings.Join(c.Regions, ",") != "eu-west-1,us-east-1" || c.Bounds.MaxConcurrency != 2 || c.TargetCount != 6 || c.Accounts != 3 {
+		t.Errorf("plan %+v", c)
+	}
+	if len(c.stages) != 3 || len(c.stages[0]) != 1 || len(c.stages[1]) != 2 || len(c.stages[2]) != 3 {
+		t.Errorf("stages %v: want the canary, the rest of eu-west-1, then us-east-1", c.stages)
+	}
+	if len(stack.MCP.Calls()) != 0 {
+		t.Errorf("planning called %d tools", len(stack.MCP.Calls()))
+	}
+}

@@ -373,7 +373,7 @@ func (r *run) deniedNote(entries []results.Entry) string {
 			return "query_all runs scripts without secret reads (a session policy denies them): AccessDenied above is IAM refusing such a read, or the role's own policies refusing the call."
 		}
 		return "query_all runs scripts in a read-only fan-out session (the managed read-only policy, and a deny of secret reads): " +
-			"AccessDenied above is IAM refusing a write or a secret read. Use query for a change in one account."
+			"AccessDenied above is IAM refusing a write or a secret read. Use query for a change in one account" + changeHint(r.s.cfg) + "."
 	}
 	return ""
 }

@@ -9,7 +9,7 @@ import (
 )
 
 const applyChangeSchema = `{"type": "object", "properties": {
-		"change_id": {"type": "string", "description": "The change_id of a plan change_all made for you, within its 10 minutes."},` + budgetProperty + `
+		"change_id": {"type": "string", "description": "The change_id of a plan change_all made for you, within its life (10 minutes)."},` + budgetProperty + `
 	}, "required": ["change_id"], "additionalProperties": false}`
 
 var applyChangeArgs = schemaArgs(applyChangeSchema)

@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/centralops/aws-mcp-multi-account/proxy/plans"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/rollout"
 )
@@ -47,7 +48,7 @@ func ChangeAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		"Change many accounts safely: plan one AWS MCP Server tool call (usually an aws___run_script script) over the selected "+
 			"accounts (and regions), then roll it out with a canary, bounded concurrency and a failure budget. The call first "+
 			"builds a plan (targets in order, the exact arguments and their SHA-256, the rollout, and the answers of an optional "+
-			"read-only preview) under a change_id that only you can apply, once, within "+plans10+". If your client supports "+
+			"read-only preview) under a change_id that only you can apply, once, within "+planLife+". If your client supports "+
 			"elicitation, the human is asked to confirm and the change runs only on an explicit yes; otherwise nothing runs and "+
 			"apply_change with the change_id runs exactly that plan (a different selection or argument needs a new plan). The canary "+
 			"runs alone first; then at most max_concurrency targets at once; once more than max_errors have failed no new target "+
@@ -68,14 +69,14 @@ func ChangeAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			return toolError(err), nil
 		}
 		if !s.canElicit(ctx, req) {
-			return s.planResult(c, budget, ""), nil
+			return s.planResult(c, budget), nil
 		}
 		return server.NewInputRequestBuilder(c.ID).Elicit(confirmInput, c.confirmation()).ToolResult(), nil
 	}
 }
 
-// plans10 is the life of a plan, as the description says it.
-const plans10 = "10 minutes"
+// planLife is the life of a plan, as the descriptions say it.
+var planLife = fmt.Sprintf("%d minutes", int(plans.DefaultTTL.Minutes()))
 
 // confirmInput names the human's confirmation among a call's input responses.
 const confirmInput = "confirm_change"
@@ -216,7 +217,7 @@ func clip(s string, n int) string {
 }
 
 // planResult shows the plan; nothing has run.
-func (s *Service) planResult(c *Change, budget int, note string) *mcp.CallToolResult {
+func (s *Service) planResult(c *Change, budget int) *mcp.CallToolResult {
 	view := *c
 	previewText := ""
 	if c.Preview != nil {
@@ -248,7 +249,7 @@ func (s *Service) planResult(c *Change, budget int, note string) *mcp.CallToolRe
 	if previewText != "" {
 		b.WriteString("\nPreview (read-only):\n" + previewText + "\n")
 	}
-	fmt.Fprintf(&b, "\n%sShow this plan to the human. Only if they agree, call apply_change {\"change_id\": %q}: it runs exactly this plan, once.", note, c.ID)
+	fmt.Fprintf(&b, "\nShow this plan to the human. Only if they agree, call apply_change {\"change_id\": %q}: it runs exactly this plan, once.", c.ID)
 	return mcp.NewToolResultStructured(view, b.String())
 }
 

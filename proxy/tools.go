@@ -162,6 +162,14 @@ func instructions(s *Service) string {
 		"and its result_id, which never calls AWS again. " + modeNote(s.cfg) + changeNote(s.cfg)
 }
 
+// changeHint names change_all where changes are allowed.
+func changeHint(cfg Config) string {
+	if !cfg.AllowChanges || cfg.ReadOnly {
+		return ""
+	}
+	return ", and change_all for a change across accounts"
+}
+
 // changeNote tells the agent how to change many accounts, where it may.
 func changeNote(cfg Config) string {
 	if !cfg.AllowChanges || cfg.ReadOnly {
@@ -206,7 +214,7 @@ func modeNote(cfg Config) string {
 		return "Write fan-out is allowed: query_all runs scripts with the role's own permissions and any tool, including ones that change resources. Be careful."
 	}
 	return "query_all runs scripts and CLI commands under a read-only session policy: a write fails in each account with AccessDenied " +
-		"(error_code access_denied), and other tools that are not read-only are refused; use query for a change in one account."
+		"(error_code access_denied), and other tools that are not read-only are refused; use query for a change in one account" + changeHint(cfg) + "."
 }
 
 // queryModeNote tells the agent how query acts in one account.

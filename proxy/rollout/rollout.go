@@ -4,7 +4,7 @@
 //
 // Its rate controls follow Systems Manager Run Command (MaxConcurrency "10"
 // or "10%", MaxErrors "0", "1", "10%": once errors exceed MaxErrors no new
-// target starts; https://docs.aws.amazon.com/systems-manager/latest/userguide/send-commands-velocity.html)
+// target starts; https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html)
 // and the CloudFormation StackSets operation preferences (percentages
 // round down, a concurrency is at least 1; regions SEQUENTIAL or PARALLEL
 // in a RegionOrder; https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html).

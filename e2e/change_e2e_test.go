@@ -374,7 +374,7 @@ func TestChangePreviewRunsUnderTheReadOnlySession(t *testing.T) {
 }
 
 // TestChangeToolsOnlyWhereChangesAreAllowed: no change tools without
-// --allow-changes or in --read-only; the flags contradict each other.
+// --allow-changes or in --read-only, which wins over --allow-changes.
 func TestChangeToolsOnlyWhereChangesAreAllowed(t *testing.T) {
 	t.Parallel()
 	stack := newTodayStack(t, 2)
@@ -395,7 +395,7 @@ func TestChangeToolsOnlyWhereChangesAreAllowed(t *testing.T) {
 	if got := listed(startProxy(t, stack, env, "--allow-changes")); !slices.Contains(got, "change_all") || !slices.Contains(got, "apply_change") {
 		t.Errorf("--allow-changes lists %v", got)
 	}
-	for _, args := range [][]string{nil, {"--read-only"}} {
+	for _, args := range [][]string{nil, {"--read-only"}, {"--read-only", "--allow-changes"}} {
 		p := startProxy(t, stack, env, args...)
 		if got := listed(p); slices.Contains(got, "change_all") || slices.Contains(got, "apply_change") {
 			t.Errorf("%v lists %v", args, got)
@@ -403,10 +403,9 @@ func TestChangeToolsOnlyWhereChangesAreAllowed(t *testing.T) {
 		if res, err := p.tryCall(context.Background(), "change_all", changeArgs(nil)); err == nil && !res.IsError {
 			t.Errorf("%v: change_all answered %s", args, text(res))
 		}
-	}
-	_, stderr, code := runCLI(t, stack, env, "serve", "--allow-changes", "--read-only")
-	if code == 0 || !strings.Contains(stderr, "contradict") {
-		t.Errorf("--allow-changes --read-only: exit %d, %s", code, stderr)
+		if len(args) == 2 && !strings.Contains(p.stderr.String(), "--allow-changes is ignored") {
+			t.Errorf("--read-only --allow-changes does not say it ignores --allow-changes:\n%s", p.stderr.String())
+		}
 	}
 }
 
@@ -639,5 +638,41 @@ func TestChangeCancelledStartsNoNewTarget(t *testing.T) {
 	}
 	if n := strings.Count(p.stderr.String(), "the change was cancelled"); n != 16 {
 		t.Errorf("%d targets skipped as cancelled, want 16\n%s", n, p.stderr.String())
+	}
+}
+
+// TestTeamServerChangesWithoutAPolicy: without an access policy every
+// caller reaches every account as configured, changes with
+// --allow-changes included, and the log says so; with a policy the flag
+// grants nothing.
+func TestTeamServerChangesWithoutAPolicy(t *testing.T) {
+	t.Parallel()
+	stack := newTodayStack(t, 2)
+	srv := startTeamServer(t, stack, []string{accountsEnv(stack), "AWS_MCP_ACCOUNT_RPS=0"}, "--insecure-no-auth", "--allow-changes")
+	c := srv.connect(t, "")
+	pl := plan(t, callTool(t, c, "change_all", changeArgs(nil)))
+	if res := callTool(t, c, "apply_change", map[string]any{"change_id": pl.ChangeID}); res.IsError || !strings.Contains(text(res), "2 of 2 succeeded") {
+		t.Errorf("apply_change: %s", text(res))
+	}
+	if !strings.Contains(srv.stderr.String(), "every caller may change every configured account") {
+		t.Errorf("no warning:\n%s", srv.stderr.String())
+	}
+
+	idp := startIdP(t)
+	policy := writePolicy(t, "rules:\n  - match: {groups: ops}\n")
+	withPolicy := startTeamServer(t, stack, []string{accountsEnv(stack)}, "--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience,
+		"--access-policy", policy, "--allow-changes")
+	ops := withPolicy.connect(t, idp.Token(teamAudience, fakeoidc.Claims{"sub": "o", "groups": []string{"ops"}}))
+	res, err := ops.ListTools(context.Background(), mcpListTools())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range res.Tools {
+		if tool.Name == "change_all" {
+			t.Error("--allow-changes granted changes beside a policy without allow_changes rules")
+		}
+	}
+	if !strings.Contains(withPolicy.stderr.String(), "--allow-changes is ignored") {
+		t.Errorf("no warning:\n%s", withPolicy.stderr.String())
 	}
 }

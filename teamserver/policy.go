@@ -270,4 +270,7 @@ func (s ruleScope) Access(a accounts.Account) (proxy.Access, bool) {
 // configured.
 type everything struct{}
 
-func (everything) Access(accounts.Account) (proxy.Access, bool) { return proxy.Access{}, true }
+// Changes follow the process (--allow-changes).
+func (everything) Access(accounts.Account) (proxy.Access, bool) {
+	return proxy.Access{AllowChanges: true}, true
+}

@@ -240,9 +240,6 @@ func (c *Config) Validate() error {
 	if err := upstream.ValidateEndpoint(c.Endpoint); err != nil {
 		return err
 	}
-	if c.AllowChanges && c.ReadOnly {
-		return errors.New("--allow-changes and --read-only contradict each other: read-only mode never offers changes")
-	}
 	if !accounts.ValidRegion(c.Region) {
 		return fmt.Errorf("region %q is not a valid AWS region name", c.Region)
 	}

@@ -64,6 +64,9 @@ type Wiring struct {
 
 // Build wires the core from configuration. It makes no network call.
 func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, error) {
+	if cfg.AllowChanges && cfg.ReadOnly {
+		log.Warn("--allow-changes is ignored: read-only mode (--read-only) never offers changes")
+	}
 	base, err := loadBaseConfig(ctx, cfg, w)
 	if err != nil {
 		return nil, err

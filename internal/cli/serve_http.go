@@ -39,9 +39,12 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 		}
 		identity.Policy = policy
 		// The access policy, not the flag, says who may change what.
-		cfg.AllowChanges = policy.AllowsChanges() && !cfg.ReadOnly
-	} else if cfg.AllowChanges {
-		return fmt.Errorf("%w: the team server offers changes through allow_changes rules of an --access-policy, not --allow-changes", app.ErrConfig)
+		if cfg.AllowChanges && !policy.AllowsChanges() {
+			log.Warn("--allow-changes is ignored: with an access policy, allow_changes rules say who may change which accounts, and none does")
+		}
+		cfg.AllowChanges = policy.AllowsChanges()
+	} else if cfg.AllowChanges && !cfg.ReadOnly {
+		log.Warn("--allow-changes without an --access-policy: every caller may change every configured account")
 	}
 	a, err := app.Build(ctx, cfg, log, app.Wiring{})
 	if err != nil {

@@ -208,6 +208,11 @@ func TestChangeRollsOutCanaryFirstWithinItsBounds(t *testing.T) {
 	if n, m := audits("upstream call"), audits("change target skipped"); n != 7+ranAfter || m != 33-ranAfter {
 		t.Errorf("%d call and %d skip audit lines of the change, want %d and %d", n, m, 7+ranAfter, 33-ranAfter)
 	}
+	// Without callers (stdio), the local user: a line per target, and the
+	// plan, its start and its outcome.
+	if !strings.Contains(p.stderr.String(), `msg="change applied" change_id=`+pl.ChangeID) || audits(" user=") != 40+3 {
+		t.Errorf("%d audit lines of the change name the local user, want 43", audits(" user="))
+	}
 
 	// The outcome is a stored result; the plan runs once.
 	stored := p.call(t, "get_result", map[string]any{"result_id": out.Summary.ResultID})

@@ -348,6 +348,8 @@ func (s *Service) changeAttrs(ctx context.Context, c *Change) []any {
 		if caller.Email != "" {
 			attrs = append(attrs, "email", caller.Email)
 		}
+	} else if s.cfg.LocalUser != "" {
+		attrs = append(attrs, "user", s.cfg.LocalUser)
 	}
 	return attrs
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// to the one user of a process, or to the callers whose access allows
 	// changes.
 	AllowChanges bool
+	// LocalUser names the one user of a process without callers (the
+	// stdio server, the CLI) in the audit lines of changes.
+	LocalUser string
 	// NoElicitation never asks the human through the client (a stateless
 	// server, which cannot route the answer back to the call).
 	NoElicitation bool

@@ -273,6 +273,9 @@ func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string,
 		"outcome", res.Status, "session", s.creds.SessionName(ctx, acct)}
 	if ch := changeFrom(ctx); ch != nil {
 		attrs = append(attrs, "change_id", ch.ID, "arguments_sha256", ch.ArgumentsSHA256)
+		if CallerFrom(ctx) == nil && s.cfg.LocalUser != "" {
+			attrs = append(attrs, "user", s.cfg.LocalUser)
+		}
 	}
 	if c := CallerFrom(ctx); c != nil {
 		attrs = append(attrs, "caller", c.Subject)

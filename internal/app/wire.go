@@ -339,9 +339,11 @@ func ServiceConfig(cfg Config, w Wiring) proxy.Config {
 		AllowWriteFanout:  cfg.AllowWriteFanout,
 		AllowSecretFanout: cfg.AllowSecretFanout,
 		AllowChanges:      cfg.AllowChanges && !cfg.ReadOnly,
-		// A stateless server cannot route an elicitation's answer back to
-		// the call that asked (mcp-go sends it to a shared session).
+		// A stateless server cannot route an older client's answer to
+		// elicitation/create back to the call that asked (mcp-go sends it
+		// to a shared session); multi round-trip requests need no session.
 		NoElicitation:   cfg.Stateless,
+		LocalUser:       LocalUser(),
 		CallerFanouts:   cfg.CallerFanouts,
 		ResultBudget:    int(cfg.ResultBudget),
 		ResultBudgetMax: int(cfg.ResultBudgetMax),

@@ -162,7 +162,7 @@ func (c *Change) Question() string {
 	fmt.Fprintf(&b, "Run %s in %s (%s, %s)?\n", c.ToolName, results.Plural(c.Accounts, "account"),
 		results.Plural(c.TargetCount, "target"), strings.Join(c.Regions, ", "))
 	b.WriteString(c.rolloutLine() + "\n")
-	fmt.Fprintf(&b, "Arguments (sha256 %s): %s\n", c.ArgumentsSHA256[:12], clip(string(c.Arguments), 1500))
+	fmt.Fprintf(&b, "Arguments (sha256 %s): %s\n", c.ArgumentsSHA256[:12], results.Clip(string(c.Arguments), 1500))
 	b.WriteString("Targets: " + c.targetList(1500) + "\n")
 	if c.Preview != nil {
 		fmt.Fprintf(&b, "Preview: %d of %d succeeded", c.Preview.Summary.Succeeded, c.Preview.Summary.Total)
@@ -209,13 +209,6 @@ func (c *Change) targetList(room int) string {
 	return b.String()
 }
 
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
 // planResult shows the plan; nothing has run.
 func (s *Service) planResult(c *Change, budget int) *mcp.CallToolResult {
 	view := *c
@@ -241,7 +234,7 @@ func (s *Service) planResult(c *Change, budget int) *mcp.CallToolResult {
 		c.ID, c.ExpiresAt.UTC().Format("15:04:05Z"), c.ToolName, results.Plural(c.Accounts, "account"),
 		results.Plural(c.TargetCount, "target"), strings.Join(c.Regions, ", "))
 	b.WriteString(c.rolloutLine() + "\n")
-	fmt.Fprintf(&b, "Arguments (sha256 %s): %s\n", c.ArgumentsSHA256, clip(string(c.Arguments), budget/8))
+	fmt.Fprintf(&b, "Arguments (sha256 %s): %s\n", c.ArgumentsSHA256, results.Clip(string(c.Arguments), budget/8))
 	b.WriteString("Targets in order: " + c.targetList(room) + "\n")
 	for _, w := range c.Warnings {
 		b.WriteString("Warning: " + w + "\n")

@@ -663,7 +663,11 @@ func shortSize(n int) string {
 
 // clipLine squeezes text into one line of at most n bytes.
 func clipLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	return Clip(strings.Join(strings.Fields(s), " "), n)
+}
+
+// Clip cuts s to at most n bytes, on a rune boundary, marking the cut.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -233,3 +233,21 @@ func TestNormalizeError(t *testing.T) {
 		t.Error("different HTTP statuses group together")
 	}
 }
+
+func TestClipCutsOnARuneBoundary(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc…"},
+		{"aé", 2, "a…"}, // é is two bytes: no half of it
+		{"", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.s, tt.n); got != tt.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}

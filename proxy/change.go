@@ -115,7 +115,7 @@ func (s *Service) changePolicy(acc Access) SessionPolicy {
 // CanChange reports whether the context's caller may change any account:
 // whether change_all and apply_change are offered to it.
 func (s *Service) CanChange(ctx context.Context) bool {
-	if !s.cfg.AllowChanges || s.cfg.ReadOnly {
+	if !s.cfg.changesAllowed() {
 		return false
 	}
 	if CallerFrom(ctx) == nil {
@@ -137,7 +137,7 @@ func (s *Service) CanChange(ctx context.Context) bool {
 // runs its preview, and keeps the plan for the caller under a new
 // change_id. Nothing is changed.
 func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, error) {
-	if !s.cfg.AllowChanges || s.cfg.ReadOnly {
+	if !s.cfg.changesAllowed() {
 		return nil, fmt.Errorf("%w: changes are not enabled on this server (--allow-changes, AWS_MCP_ALLOW_CHANGES; never with --read-only)", ErrChangesRefused)
 	}
 	if err := validateToolName(req.ToolName); err != nil {
@@ -342,16 +342,7 @@ func (s *Service) runPlanned(ctx context.Context, c *Change, progress Progress, 
 
 // changeAttrs are the audit attributes of a change.
 func (s *Service) changeAttrs(ctx context.Context, c *Change) []any {
-	attrs := []any{"change_id", c.ID, "tool", c.ToolName, "arguments_sha256", c.ArgumentsSHA256}
-	if caller := CallerFrom(ctx); caller != nil {
-		attrs = append(attrs, "caller", caller.Subject)
-		if caller.Email != "" {
-			attrs = append(attrs, "email", caller.Email)
-		}
-	} else if s.cfg.LocalUser != "" {
-		attrs = append(attrs, "user", s.cfg.LocalUser)
-	}
-	return attrs
+	return append([]any{"change_id", c.ID, "tool", c.ToolName, "arguments_sha256", c.ArgumentsSHA256}, s.who(ctx, true)...)
 }
 
 // runChange rolls the change out and returns every target's outcome.

@@ -59,3 +59,7 @@ type Config struct {
 	// server, which cannot route the answer back to the call).
 	NoElicitation bool
 }
+
+// changesAllowed reports whether change_all and apply_change are offered:
+// never in read-only mode.
+func (c Config) changesAllowed() bool { return c.AllowChanges && !c.ReadOnly }

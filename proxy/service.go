@@ -271,24 +271,31 @@ func unlessWrite(fanout bool) string {
 func (s *Service) audit(ctx context.Context, acct accounts.Account, tool string, res results.Entry, took time.Duration) {
 	attrs := []any{"account", acct.ID, "region", res.Region, "tool", tool, "duration", took,
 		"outcome", res.Status, "session", s.creds.SessionName(ctx, acct)}
-	if ch := changeFrom(ctx); ch != nil {
+	ch := changeFrom(ctx)
+	if ch != nil {
 		attrs = append(attrs, "change_id", ch.ID, "arguments_sha256", ch.ArgumentsSHA256)
-		if CallerFrom(ctx) == nil && s.cfg.LocalUser != "" {
-			attrs = append(attrs, "user", s.cfg.LocalUser)
-		}
 	}
-	if c := CallerFrom(ctx); c != nil {
-		attrs = append(attrs, "caller", c.Subject)
-		if c.Email != "" {
-			attrs = append(attrs, "email", c.Email)
-		}
-	}
-	level := slog.LevelInfo
-	if res.Status != StatusSuccess {
-		level = slog.LevelWarn
+	attrs = append(attrs, s.who(ctx, ch != nil)...)
+	failed := res.Status != StatusSuccess
+	if failed {
 		attrs = append(attrs, "error_code", res.ErrorCode, "error", res.Error)
 	}
-	s.log.Log(ctx, level, "upstream call", attrs...)
+	s.log.Log(ctx, slogLevel(failed), "upstream call", attrs...)
+}
+
+// who names the context's caller in an audit line; without one, the local
+// user when localUser asks for it (the lines of a change).
+func (s *Service) who(ctx context.Context, localUser bool) []any {
+	if c := CallerFrom(ctx); c != nil {
+		if c.Email != "" {
+			return []any{"caller", c.Subject, "email", c.Email}
+		}
+		return []any{"caller", c.Subject}
+	}
+	if localUser && s.cfg.LocalUser != "" {
+		return []any{"user", s.cfg.LocalUser}
+	}
+	return nil
 }
 
 // credentials returns the account's upstream target (its retrieved-once

@@ -159,8 +159,7 @@ func (s *Service) confirmed(ctx context.Context, req mcp.CallToolRequest, cr Cha
 // Question is what the human is asked: what will run where, and how.
 func (c *Change) Question() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s in %s (%s, %s)?\n", c.ToolName, results.Plural(c.Accounts, "account"),
-		results.Plural(c.TargetCount, "target"), strings.Join(c.Regions, ", "))
+	fmt.Fprintf(&b, "Run %s?\n", c.what())
 	b.WriteString(c.rolloutLine() + "\n")
 	fmt.Fprintf(&b, "Arguments (sha256 %s): %s\n", c.ArgumentsSHA256[:12], results.Clip(string(c.Arguments), 1500))
 	b.WriteString("Targets: " + c.targetList(1500) + "\n")
@@ -172,6 +171,13 @@ func (c *Change) Question() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// what says what runs where: "aws___run_script in 12 accounts (12
+// targets, us-east-1)".
+func (c *Change) what() string {
+	return fmt.Sprintf("%s in %s (%s, %s)", c.ToolName, results.Plural(c.Accounts, "account"),
+		results.Plural(c.TargetCount, "target"), strings.Join(c.Regions, ", "))
 }
 
 // rolloutLine says how the change rolls out.
@@ -230,9 +236,8 @@ func (s *Service) planResult(c *Change, budget int) *mcp.CallToolResult {
 		view.Listed = len(view.Targets)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Plan %s (single use, yours only, until %s): %s in %s (%s, %s). Nothing has run.\n",
-		c.ID, c.ExpiresAt.UTC().Format("15:04:05Z"), c.ToolName, results.Plural(c.Accounts, "account"),
-		results.Plural(c.TargetCount, "target"), strings.Join(c.Regions, ", "))
+	fmt.Fprintf(&b, "Plan %s (single use, yours only, until %s): %s. Nothing has run.\n",
+		c.ID, c.ExpiresAt.UTC().Format("15:04:05Z"), c.what())
 	b.WriteString(c.rolloutLine() + "\n")
 	fmt.Fprintf(&b, "Arguments (sha256 %s): %s\n", c.ArgumentsSHA256, results.Clip(string(c.Arguments), budget/8))
 	b.WriteString("Targets in order: " + c.targetList(room) + "\n")

@@ -52,7 +52,7 @@ var toolSpecs = []toolSpec{
 func Tools(s *Service) []server.ServerTool {
 	var out []server.ServerTool
 	for _, spec := range toolSpecs {
-		if spec.change && (!s.cfg.AllowChanges || s.cfg.ReadOnly) {
+		if spec.change && !s.cfg.changesAllowed() {
 			continue
 		}
 		tool, handler := spec.define(s)
@@ -164,7 +164,7 @@ func instructions(s *Service) string {
 
 // changeHint names change_all where changes are allowed.
 func changeHint(cfg Config) string {
-	if !cfg.AllowChanges || cfg.ReadOnly {
+	if !cfg.changesAllowed() {
 		return ""
 	}
 	return ", and change_all for a change across accounts"
@@ -172,7 +172,7 @@ func changeHint(cfg Config) string {
 
 // changeNote tells the agent how to change many accounts, where it may.
 func changeNote(cfg Config) string {
-	if !cfg.AllowChanges || cfg.ReadOnly {
+	if !cfg.changesAllowed() {
 		return ""
 	}
 	return " To change many accounts, use change_all: it makes a plan (with a canary, a concurrency and a failure budget) that the human confirms, " +

@@ -29,20 +29,21 @@ const (
 
 // DefaultMaxConcurrency is 10 % of the targets; DefaultMaxErrors is 0.
 var (
-	DefaultMaxConcurrency = Limit{Percent: 10}
+	DefaultMaxConcurrency = Percentage(10)
 	DefaultMaxErrors      = Limit{}
 )
 
-// Limit is a count of targets, or a percentage of them.
+// Limit is a count of targets, or a percentage of them (made with
+// Percentage).
 type Limit struct {
-	Count   int
-	Percent float64
-	// percent says Percent is set (0 % is a valid limit).
-	percent bool
+	Count int
+	// percent is the limit instead of Count when isPercent (0 % is one).
+	percent   float64
+	isPercent bool
 }
 
 // Percentage returns the limit of p percent of the targets.
-func Percentage(p float64) Limit { return Limit{Percent: p, percent: true} }
+func Percentage(p float64) Limit { return Limit{percent: p, isPercent: true} }
 
 // ParseLimit reads a limit from a JSON number or string: 5, "5" or "10%".
 func ParseLimit(v any) (Limit, error) {
@@ -71,12 +72,12 @@ func ParseLimit(v any) (Limit, error) {
 }
 
 // IsPercent says the limit is a percentage.
-func (l Limit) IsPercent() bool { return l.percent || l.Percent > 0 }
+func (l Limit) IsPercent() bool { return l.isPercent }
 
 // Of is the limit over total targets: a percentage rounds down.
 func (l Limit) Of(total int) int {
 	if l.IsPercent() {
-		return int(math.Floor(l.Percent * float64(total) / 100))
+		return int(math.Floor(l.percent * float64(total) / 100))
 	}
 	return l.Count
 }
@@ -84,7 +85,7 @@ func (l Limit) Of(total int) int {
 // String is the limit as it was given: "5" or "10%".
 func (l Limit) String() string {
 	if l.IsPercent() {
-		return strconv.FormatFloat(l.Percent, 'f', -1, 64) + "%"
+		return strconv.FormatFloat(l.percent, 'f', -1, 64) + "%"
 	}
 	return strconv.Itoa(l.Count)
 }
@@ -153,7 +154,7 @@ func (o Options) Validate() error {
 	if o.RegionOrder != Sequential && o.RegionOrder != Parallel {
 		return fmt.Errorf("region_order must be %q, %q or a list of regions", Sequential, Parallel)
 	}
-	if c := o.MaxConcurrency; (c.IsPercent() && c.Percent <= 0) || (!c.IsPercent() && c.Count < 1) {
+	if c := o.MaxConcurrency; (c.IsPercent() && c.percent <= 0) || (!c.IsPercent() && c.Count < 1) {
 		return errors.New("max_concurrency must be at least 1 target (or a percentage above 0%)")
 	}
 	return nil

@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,37 +12,13 @@ import (
 // terminal (tmux): it prints the plan and asks for the number of accounts;
 // a wrong number runs nothing, the right one rolls the change out.
 func TestCLIChangeAsksForTheNumberOfAccounts(t *testing.T) {
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("tmux is not installed (apt-get install -y tmux); .ci/run installs it")
-	}
 	t.Parallel()
 	stack := newTodayStack(t, 5)
-	dir := t.TempDir()
-	var script strings.Builder
-	for _, kv := range append(stack.Env(), accountsEnv(stack), "AWS_MCP_ACCOUNT_RPS=0") {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&script, "export %s=%s\n", k, strconv.Quote(v))
-	}
+	var commands strings.Builder
 	for range 2 {
-		fmt.Fprintf(&script, "%s call --all --change --allow-changes aws___run_script %s\necho EXIT=$?\n", binaryPath, strconv.Quote("code="+tagScript))
+		fmt.Fprintf(&commands, "%s call --all --change --allow-changes aws___run_script %s\necho EXIT=$?\n", binaryPath, strconv.Quote("code="+tagScript))
 	}
-	script.WriteString("sleep 60\n")
-	path := filepath.Join(dir, "run.sh")
-	if err := os.WriteFile(path, []byte(script.String()), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	socket := fmt.Sprintf("amma-change-%d", os.Getpid())
-	tm := func(args ...string) (string, error) {
-		cmd := exec.Command(tmux, append([]string{"-L", socket}, args...)...)
-		cmd.Env = append(os.Environ(), "TERM=xterm-256color")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	if out, err := tm("new-session", "-d", "-s", "change", "-x", "200", "-y", "50", "sh "+path); err != nil {
-		t.Fatalf("tmux: %v %s", err, out)
-	}
-	t.Cleanup(func() { tm("kill-server") })
+	tm := runInTmux(t, "change", 200, 50, append(stack.Env(), accountsEnv(stack), "AWS_MCP_ACCOUNT_RPS=0"), commands.String())
 	// screenShows polls the screen until it shows want (count times).
 	screenShows := func(want string, count int) string {
 		t.Helper()

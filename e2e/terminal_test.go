@@ -16,38 +16,13 @@ import (
 // slow accounts and watches the progress bar on stderr advance, while
 // stdout, redirected to a file, carries no ANSI codes.
 func TestProgressBarInTerminal(t *testing.T) {
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("tmux is not installed (apt-get install -y tmux); .ci/run installs it")
-	}
 	stack := newStack(t, 8)
 	for i, a := range stack.Accounts {
 		stack.MCP.SetLatency(a.ID, time.Duration(i+1)*400*time.Millisecond)
 	}
-	dir := t.TempDir()
-	outFile := filepath.Join(dir, "stdout.txt")
-	var script strings.Builder
-	for _, kv := range append(stack.Env(), accountsEnv(stack)) {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&script, "export %s=%s\n", k, strconv.Quote(v))
-	}
-	fmt.Fprintf(&script, "%s call --all aws___call_aws cli_command='aws s3api list-buckets' > %s\necho EXIT=$?\nsleep 60\n", binaryPath, outFile)
-	scriptPath := filepath.Join(dir, "run.sh")
-	if err := os.WriteFile(scriptPath, []byte(script.String()), 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	socket := fmt.Sprintf("amma-test-%d", os.Getpid())
-	tm := func(args ...string) (string, error) {
-		cmd := exec.Command(tmux, append([]string{"-L", socket}, args...)...)
-		cmd.Env = append(os.Environ(), "TERM=xterm-256color")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	if out, err := tm("new-session", "-d", "-s", "bar", "-x", "160", "-y", "20", "sh "+scriptPath); err != nil {
-		t.Fatalf("tmux: %v %s", err, out)
-	}
-	t.Cleanup(func() { tm("kill-server") })
+	outFile := filepath.Join(t.TempDir(), "stdout.txt")
+	tm := runInTmux(t, "bar", 160, 20, append(stack.Env(), accountsEnv(stack)),
+		fmt.Sprintf("%s call --all aws___call_aws cli_command='aws s3api list-buckets' > %s\necho EXIT=$?\n", binaryPath, outFile))
 
 	counts := regexp.MustCompile(`\((\d+)/8\)`)
 	seen := map[int]bool{}
@@ -90,4 +65,38 @@ func TestProgressBarInTerminal(t *testing.T) {
 	if !strings.Contains(string(out), "8 of 8 succeeded") {
 		t.Errorf("stdout: %s", out)
 	}
+}
+
+// runInTmux runs commands in a shell with env exported, in a detached tmux
+// session (its own server) of width × height, and returns a function that
+// runs tmux commands against that server; the server ends with the test.
+// The test is skipped where tmux is not installed.
+func runInTmux(t *testing.T, session string, width, height int, env []string, commands string) func(args ...string) (string, error) {
+	t.Helper()
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed (apt-get install -y tmux); .ci/run installs it")
+	}
+	var script strings.Builder
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&script, "export %s=%s\n", k, strconv.Quote(v))
+	}
+	script.WriteString(commands + "sleep 60\n")
+	path := filepath.Join(t.TempDir(), "run.sh")
+	if err := os.WriteFile(path, []byte(script.String()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	socket := fmt.Sprintf("amma-%s-%d", session, os.Getpid())
+	tm := func(args ...string) (string, error) {
+		cmd := exec.Command(tmux, append([]string{"-L", socket}, args...)...)
+		cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := tm("new-session", "-d", "-s", session, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height), "sh "+path); err != nil {
+		t.Fatalf("tmux: %v %s", err, out)
+	}
+	t.Cleanup(func() { tm("kill-server") })
+	return tm
 }

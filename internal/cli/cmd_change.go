@@ -8,11 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/centralops/aws-mcp-multi-account/internal/app"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
@@ -93,7 +90,7 @@ func runChange(ctx context.Context, a *app.App, env cliEnv, f changeFlags, req p
 		}
 	}
 	if !*f.yes {
-		if !isTerminalReader(env.stdin) {
+		if !isTerminal(env.stdin) {
 			return fmt.Errorf("%w: not a terminal: nothing ran; confirm the plan with --yes to run it from a script", app.ErrConfig)
 		}
 		if !confirm(env.stdin, env.stderr, c.Accounts) {
@@ -148,10 +145,4 @@ func confirm(in io.Reader, out io.Writer, accounts int) bool {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(line))
 	return err == nil && n == accounts
-}
-
-// isTerminalReader reports whether r is a terminal.
-func isTerminalReader(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

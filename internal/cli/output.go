@@ -67,9 +67,10 @@ func (c *commandFlags) wire(ctx context.Context, args []string, env cliEnv, w ap
 	return app.Build(ctx, c.cfg, app.NewLogger(env.stderr, c.cfg), w)
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether a stream (stdin, stdout, stderr) is a
+// terminal.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 

@@ -47,24 +47,6 @@ type changePlan struct {
 	} `json:"preview"`
 }
 
-// changeOutcome mirrors the outcome apply_change returns.
-type changeOutcome struct {
-	Results []struct {
-		AccountID string `json:"account_id"`
-		Status    string `json:"status"`
-		ErrorCode string `json:"error_code"`
-		Error     string `json:"error"`
-	} `json:"results"`
-	Summary struct {
-		Total     int    `json:"total"`
-		Succeeded int    `json:"succeeded"`
-		Failed    int    `json:"failed"`
-		Skipped   int    `json:"skipped"`
-		ResultID  string `json:"result_id"`
-	} `json:"summary"`
-	Warnings []string `json:"warnings"`
-}
-
 func changeArgs(rollout map[string]any) map[string]any {
 	args := map[string]any{"tool_name": "aws___run_script", "arguments": scriptArgs(tagScript)}
 	if rollout != nil {
@@ -129,7 +111,7 @@ func TestChangeRollsOutCanaryFirstWithinItsBounds(t *testing.T) {
 	if err != nil || res.IsError {
 		t.Fatalf("apply_change: %v %s\n%s", err, text(res), p.stderr.String())
 	}
-	var out changeOutcome
+	var out queryAllOutput
 	structured(t, res, &out)
 
 	// The canary ran first and alone.
@@ -216,7 +198,7 @@ func TestChangeRollsOutCanaryFirstWithinItsBounds(t *testing.T) {
 
 	// The outcome is a stored result; the plan runs once.
 	stored := p.call(t, "get_result", map[string]any{"result_id": out.Summary.ResultID})
-	var again changeOutcome
+	var again queryAllOutput
 	structured(t, stored, &again)
 	if again.Summary.Total != 40 || again.Summary.Skipped != out.Summary.Skipped || again.Summary.Succeeded != succeeded {
 		t.Errorf("get_result: %+v", again.Summary)
@@ -246,7 +228,7 @@ func TestChangeFailureBudgetAsPercentage(t *testing.T) {
 				stack.MCP.DenyActions(pl.Targets[i].AccountID, "ec2:CreateTags")
 			}
 			res := p.call(t, "apply_change", map[string]any{"change_id": pl.ChangeID})
-			var out changeOutcome
+			var out queryAllOutput
 			structured(t, res, &out)
 			switch failing {
 			case 3:
@@ -383,26 +365,13 @@ func TestChangePreviewRunsUnderTheReadOnlySession(t *testing.T) {
 func TestChangeToolsOnlyWhereChangesAreAllowed(t *testing.T) {
 	t.Parallel()
 	stack := newTodayStack(t, 2)
-	listed := func(p *proc) []string {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		res, err := p.client.ListTools(ctx, mcpListTools())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, tool := range res.Tools {
-			names = append(names, tool.Name)
-		}
-		return names
-	}
 	env := []string{accountsEnv(stack)}
-	if got := listed(startProxy(t, stack, env, "--allow-changes")); !slices.Contains(got, "change_all") || !slices.Contains(got, "apply_change") {
+	if got := toolNames(t, startProxy(t, stack, env, "--allow-changes").client); !slices.Contains(got, "change_all") || !slices.Contains(got, "apply_change") {
 		t.Errorf("--allow-changes lists %v", got)
 	}
 	for _, args := range [][]string{nil, {"--read-only"}, {"--read-only", "--allow-changes"}} {
 		p := startProxy(t, stack, env, args...)
-		if got := listed(p); slices.Contains(got, "change_all") || slices.Contains(got, "apply_change") {
+		if got := toolNames(t, p.client); slices.Contains(got, "change_all") || slices.Contains(got, "apply_change") {
 			t.Errorf("%v lists %v", args, got)
 		}
 		if res, err := p.tryCall(context.Background(), "change_all", changeArgs(nil)); err == nil && !res.IsError {
@@ -451,21 +420,10 @@ rules:
 	bob := srv.connect(t, idp.Token(teamAudience, fakeoidc.Claims{"sub": "bob", "groups": []string{"payments"}}))
 	reader := srv.connect(t, idp.Token(teamAudience, fakeoidc.Claims{"sub": "rita", "groups": []string{"readers"}}))
 
-	tools := func(c *client.Client) []string {
-		res, err := c.ListTools(context.Background(), mcpListTools())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, tool := range res.Tools {
-			names = append(names, tool.Name)
-		}
-		return names
-	}
-	if got := tools(reader); slices.Contains(got, "change_all") || slices.Contains(got, "apply_change") {
+	if got := toolNames(t, reader); slices.Contains(got, "change_all") || slices.Contains(got, "apply_change") {
 		t.Errorf("a read-only caller is offered %v", got)
 	}
-	if got := tools(bob); !slices.Contains(got, "change_all") {
+	if got := toolNames(t, bob); !slices.Contains(got, "change_all") {
 		t.Errorf("bob, allowed changes in the payments accounts, is offered %v", got)
 	}
 	req := mcp.CallToolRequest{}
@@ -587,7 +545,7 @@ func TestChangePollsTasksToTheirEnd(t *testing.T) {
 	args["arguments"] = scriptArgs("await asyncio.sleep(0.3)\n" + tagScript)
 	pl := plan(t, p.call(t, "change_all", args))
 	res := p.call(t, "apply_change", map[string]any{"change_id": pl.ChangeID})
-	var out changeOutcome
+	var out queryAllOutput
 	structured(t, res, &out)
 	if out.Summary.Succeeded != 3 {
 		t.Fatalf("outcome %+v: %s", out.Summary, text(res))
@@ -668,14 +626,8 @@ func TestTeamServerChangesWithoutAPolicy(t *testing.T) {
 	withPolicy := startTeamServer(t, stack, []string{accountsEnv(stack)}, "--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience,
 		"--access-policy", policy, "--allow-changes")
 	ops := withPolicy.connect(t, idp.Token(teamAudience, fakeoidc.Claims{"sub": "o", "groups": []string{"ops"}}))
-	res, err := ops.ListTools(context.Background(), mcpListTools())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tool := range res.Tools {
-		if tool.Name == "change_all" {
-			t.Error("--allow-changes granted changes beside a policy without allow_changes rules")
-		}
+	if slices.Contains(toolNames(t, ops), "change_all") {
+		t.Error("--allow-changes granted changes beside a policy without allow_changes rules")
 	}
 	if !strings.Contains(withPolicy.stderr.String(), "--allow-changes is ignored") {
 		t.Errorf("no warning:\n%s", withPolicy.stderr.String())

@@ -263,7 +263,8 @@ func structured(t *testing.T, res *mcp.CallToolResult, v any) {
 	}
 }
 
-// queryAllOutput mirrors the query_all structuredContent contract.
+// queryAllOutput mirrors the query_all structuredContent contract (also
+// apply_change's, and get_result's of every stored answer).
 type queryAllOutput struct {
 	ToolName string `json:"tool_name"`
 	Results  []struct {
@@ -277,10 +278,13 @@ type queryAllOutput struct {
 		DurationMS *int64          `json:"duration_ms"`
 	} `json:"results"`
 	Summary struct {
-		Total     int `json:"total"`
-		Succeeded int `json:"succeeded"`
-		Failed    int `json:"failed"`
+		Total     int    `json:"total"`
+		Succeeded int    `json:"succeeded"`
+		Failed    int    `json:"failed"`
+		Skipped   int    `json:"skipped"`
+		ResultID  string `json:"result_id"`
 	} `json:"summary"`
+	Warnings []string `json:"warnings"`
 }
 
 // callerAccount extracts the "Account" an sts get-caller-identity answer names.
@@ -328,3 +332,19 @@ func accountsEnv(stack *fakeaws.Stack) string {
 }
 
 func mcpListTools() mcp.ListToolsRequest { return mcp.ListToolsRequest{} }
+
+// toolNames lists the names of the tools a session is offered.
+func toolNames(t *testing.T, c *client.Client) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := c.ListTools(ctx, mcpListTools())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tool := range res.Tools {
+		names = append(names, tool.Name)
+	}
+	return names
+}

@@ -74,7 +74,7 @@ func ownerOf(ctx context.Context) string {
 func (s *Service) access(ctx context.Context, a accounts.Account) (Access, bool) {
 	c := CallerFrom(ctx)
 	if c == nil {
-		return Access{ReadOnly: s.cfg.ReadOnly, AllowWriteFanout: s.cfg.AllowWriteFanout, AllowChanges: s.cfg.AllowChanges && !s.cfg.ReadOnly}, true
+		return Access{ReadOnly: s.cfg.ReadOnly, AllowWriteFanout: s.cfg.AllowWriteFanout, AllowChanges: s.cfg.changesAllowed()}, true
 	}
 	if c.Scope == nil {
 		return Access{}, false

@@ -203,10 +203,10 @@ type callSpec struct {
 	readOnly bool
 	fanout   bool
 	// readOnlySession forces the read-only fan-out session (a change's
-	// preview); change runs a change, with the role's own permissions
-	// less secret reads.
+	// preview).
 	readOnlySession bool
-	change          bool
+	// change runs a change: the role's own permissions less secret reads.
+	change bool
 }
 
 // call runs one tool call in one account and region, bounded by the
@@ -222,9 +222,11 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	if c.readOnlySession {
 		acc.ReadOnly, acc.AllowWriteFanout = true, false
 	}
-	policy := s.policyFor(acc, c.tool, c.fanout)
+	var policy SessionPolicy
 	if c.change {
 		policy = s.changePolicy(acc)
+	} else {
+		policy = s.policyFor(acc, c.tool, c.fanout)
 	}
 	var data json.RawMessage
 	var script *taskState

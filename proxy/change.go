@@ -177,7 +177,7 @@ func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, e
 	}
 	c.order(flat, s.cfg.MaxConcurrency)
 	if req.Preview != nil {
-		if c.Preview, err = s.preview(ctx, c, *req.Preview); err != nil {
+		if c.Preview, err = s.preview(ctx, c, changeable, *req.Preview); err != nil {
 			return nil, err
 		}
 	}
@@ -249,7 +249,7 @@ func listSome(items []string, n int) string {
 
 // preview runs the change's preview in every target under the read-only
 // fan-out session, as query_all would with read-only access.
-func (s *Service) preview(ctx context.Context, c *Change, pv Preview) (*results.Answer, error) {
+func (s *Service) preview(ctx context.Context, c *Change, selected []accounts.Account, pv Preview) (*results.Answer, error) {
 	if err := validateToolName(pv.ToolName); err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
@@ -257,26 +257,11 @@ func (s *Service) preview(ctx context.Context, c *Change, pv Preview) (*results.
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
-	var selected []accounts.Account
-	seen := map[string]bool{}
-	for _, t := range c.targets {
-		if !seen[t.acct.ID] {
-			seen[t.acct.ID] = true
-			selected = append(selected, t.acct)
-		}
-	}
-	readOnly := false
-	if !(pv.ToolName == CallAWSTool && !IsReadOnlyCommand(cliCommand(pv.Arguments))) {
-		if err := s.guardSecrets(pv.ToolName, pv.Arguments); err != nil {
-			return nil, fmt.Errorf("preview: %w", err)
-		}
-		if readOnly, err = s.classify(ctx, selected, pv.ToolName, pv.Arguments, true, true); err != nil {
-			return nil, fmt.Errorf("preview: %w", err)
-		}
-	}
-	if !readOnly && pv.ToolName != RunScriptTool {
-		return nil, fmt.Errorf("%w: preview: %s", ErrWriteRefused, writeRefusal(pv.ToolName, pv.Arguments,
-			"a preview runs only read-only tools, or a script under the read-only fan-out session"))
+	readOnly, err := s.guardTool(ctx, selected, pv.ToolName, pv.Arguments, true, func() string {
+		return "a preview runs only read-only tools, or a script under the read-only fan-out session"
+	})
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
 	}
 	p := &plan{req: QueryAllRequest{ToolName: pv.ToolName, Arguments: pv.Arguments, JMESPath: pv.JMESPath},
 		proj: proj, selected: selected, targets: c.targets, regions: len(c.Regions), readOnly: readOnly, readOnlySession: true}

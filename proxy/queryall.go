@@ -178,26 +178,36 @@ func (s *Service) guardFanout(ctx context.Context, selected []accounts.Account, 
 		}
 		guarded = guarded || acc.ReadOnly || !acc.AllowWriteFanout
 	}
-	// The cheap checks of an AWS CLI command come first: no network call.
-	cheapRefusal := guarded && req.ToolName == CallAWSTool && !IsReadOnlyCommand(cliCommand(req.Arguments))
+	return s.guardTool(ctx, selected, req.ToolName, req.Arguments, guarded, func() string {
+		switch {
+		case readOnlyAcct != nil:
+			return s.modeFor(ctx, *readOnlyAcct).readOnlyWhy
+		case CallerFrom(ctx) != nil:
+			return "query_all fans out only read-only tools unless the access policy allows write fan-out in every selected account; use query for one account"
+		}
+		return "query_all fans out only read-only tools; set --allow-write-fanout (AWS_MCP_ALLOW_WRITE_FANOUT=true) to lift this guard, or use query for one account"
+	})
+}
+
+// guardTool applies the guards of a fan-out to one tool call: the secret
+// guard, and, when guarded, the refusal (saying why) of a tool that is
+// not read-only and not bounded by IAM. The cheap checks of an AWS CLI
+// command come first: no network call. It returns whether the call is
+// read-only by its own nature.
+func (s *Service) guardTool(ctx context.Context, selected []accounts.Account, tool string, args json.RawMessage, guarded bool, why func() string) (bool, error) {
+	cheapRefusal := guarded && tool == CallAWSTool && !IsReadOnlyCommand(cliCommand(args))
 	readOnly := false
 	if !cheapRefusal {
-		if err := s.guardSecrets(req.ToolName, req.Arguments); err != nil {
+		if err := s.guardSecrets(tool, args); err != nil {
 			return false, err
 		}
 		var err error
-		if readOnly, err = s.classify(ctx, selected, req.ToolName, req.Arguments, guarded, true); err != nil {
+		if readOnly, err = s.classify(ctx, selected, tool, args, guarded, true); err != nil {
 			return false, err
 		}
 	}
-	if guarded && !readOnly && req.ToolName != RunScriptTool {
-		why := "query_all fans out only read-only tools; set --allow-write-fanout (AWS_MCP_ALLOW_WRITE_FANOUT=true) to lift this guard, or use query for one account"
-		if readOnlyAcct != nil {
-			why = s.modeFor(ctx, *readOnlyAcct).readOnlyWhy
-		} else if CallerFrom(ctx) != nil {
-			why = "query_all fans out only read-only tools unless the access policy allows write fan-out in every selected account; use query for one account"
-		}
-		return false, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(req.ToolName, req.Arguments, why))
+	if guarded && !readOnly && tool != RunScriptTool {
+		return false, fmt.Errorf("%w: %s", ErrWriteRefused, writeRefusal(tool, args, why()))
 	}
 	return readOnly, nil
 }

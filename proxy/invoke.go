@@ -34,25 +34,9 @@ func (s *Service) Invoke(ctx context.Context, tool string, args json.RawMessage,
 	return nil, fmt.Errorf("%w %q: want %s or %s", ErrUnknownTool, tool, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }
 
-// fitAnswer fits a fan-out's structured answer alone into the budget.
-func (s *Service) fitAnswer(a *results.Answer, budget int) *results.Answer {
-	return results.Render(a, results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept, StructuredOnly: true}).Answer
+// fitAnswer fits a fan-out's reply into the budget (the bridge answers
+// with it alone: no links).
+func (s *Service) fitAnswer(a *results.Answer, budget int) json.RawMessage {
+	return s.render(a, budget, false).JSON
 }
 
-// fitEntry leaves out the data of one account's answer that does not fit
-// the budget, saying where it is kept.
-func fitEntry(res QueryResult, budget int) QueryResult {
-	if len(res.Data) <= budget-1024 {
-		return res
-	}
-	size := len(results.Text(res.Data))
-	res.Data, res.DataOmitted, res.Bytes = nil, true, size
-	if res.ResultID != "" {
-		res.Note = fmt.Sprintf("the answer (%s) exceeds the %s budget: get_result {\"result_id\": %q, \"account_id\": %q, \"region\": %q} reads it in pages",
-			results.Size(size), results.Size(budget), res.ResultID, res.AccountID, res.Region)
-	} else {
-		res.Note = fmt.Sprintf("the answer (%s) exceeds the %s budget and is not kept: narrow the call (a jmespath, the AWS CLI's --query, or filters)",
-			results.Size(size), results.Size(budget))
-	}
-	return res
-}

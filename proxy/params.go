@@ -234,3 +234,25 @@ func (a Args) Seconds(name string) (time.Duration, bool, error) {
 	}
 	return time.Duration(f * float64(time.Second)), true, nil
 }
+
+// Bool returns a boolean parameter (false when absent); the strings
+// "true" and "false" are taken as what they spell.
+func (a Args) Bool(name string) (bool, error) {
+	if !a.present(name) {
+		return false, nil
+	}
+	var b bool
+	if json.Unmarshal(a[name], &b) == nil {
+		return b, nil
+	}
+	var s string
+	if json.Unmarshal(a[name], &s) == nil {
+		switch strings.TrimSpace(strings.ToLower(s)) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("parameter %q must be true or false", name)
+}

@@ -69,7 +69,7 @@ func ChangeAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			return toolError(err), nil
 		}
 		if !s.canElicit(ctx, req) {
-			return s.planResult(c, budget), nil
+			return s.planResult(c, budget, ""), nil
 		}
 		return server.NewInputRequestBuilder(c.ID).Elicit(confirmInput, c.confirmation()).ToolResult(), nil
 	}
@@ -139,15 +139,21 @@ func (s *Service) confirmed(ctx context.Context, req mcp.CallToolRequest, cr Cha
 	if argumentsHash(cr.ToolName, compactJSON(cr.Arguments)) != c.ArgumentsSHA256 {
 		return toolError(fmt.Errorf("%w: the confirmed call is not the one planned as %s (another tool or other arguments); nothing ran, make a new plan", ErrChangesRefused, id))
 	}
+	if action == mcp.ElicitationResponseActionCancel {
+		// Dismissed, or a client that cannot ask (Claude Code's headless
+		// mode answers cancel at once): the plan stays for apply_change,
+		// whose own permission prompt is then the human's yes.
+		s.changes.Restore(ownerOf(ctx), c.ID, c)
+		s.log.Info("change kept for apply_change", s.changeAttrs(ctx, c)...)
+		return s.planResult(c, budget, fmt.Sprintf("The question about change %s was dismissed (not declined): nothing has run, and the plan is kept.", c.ID))
+	}
 	if action != mcp.ElicitationResponseActionAccept || !confirm {
 		what := "declined"
-		switch action {
-		case mcp.ElicitationResponseActionCancel:
-			what = "cancelled"
-		case mcp.ElicitationResponseActionAccept:
+		if action == mcp.ElicitationResponseActionAccept {
 			what = "accepted without the confirmation"
 		}
-		return mcp.NewToolResultText(fmt.Sprintf("Change %s was %s by the human: nothing ran in any account, and the plan is discarded.", c.ID, what))
+		return structuredResult(map[string]string{"change_id": c.ID, "outcome": what,
+			"note": fmt.Sprintf("Change %s was %s by the human: nothing ran in any account, and the plan is discarded.", c.ID, what)})
 	}
 	out, err := s.runPlanned(ctx, c, progressNotifier(ctx, req), nil)
 	if err != nil {
@@ -215,13 +221,21 @@ func (c *Change) targetList(room int) string {
 	return b.String()
 }
 
-// planResult shows the plan; nothing has run.
-func (s *Service) planResult(c *Change, budget int) *mcp.CallToolResult {
-	view := *c
-	previewText := ""
+// planView is a plan as the model reads it: what to do with it first.
+type planView struct {
+	Note string `json:"note"`
+	*Change
+	// Preview is the preview's reply, fitted to half the budget.
+	Preview json.RawMessage `json:"preview,omitempty"`
+}
+
+// planResult shows the plan; nothing has run. lead, when not "", says why
+// the plan is shown.
+func (s *Service) planResult(c *Change, budget int, lead string) *mcp.CallToolResult {
+	view := planView{Change: &Change{}}
+	*view.Change = *c
 	if c.Preview != nil {
-		r := results.Render(c.Preview, results.RenderOptions{Budget: budget / 2, ResultID: c.Preview.Summary.ResultID, NotKept: s.cfg.NotKept})
-		view.Preview, previewText = r.Answer, r.Text
+		view.Preview = s.render(c.Preview, budget/2, false).JSON
 	}
 	room := max(budget/4, 1024)
 	size := 0
@@ -235,31 +249,28 @@ func (s *Service) planResult(c *Change, budget int) *mcp.CallToolResult {
 	if len(view.Targets) < len(c.Targets) {
 		view.Listed = len(view.Targets)
 	}
+	view.Arguments = json.RawMessage(results.Marshal(results.Clip(string(c.Arguments), budget/8)))
+	if len(c.Arguments) <= budget/8 {
+		view.Arguments = c.Arguments
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Plan %s (single use, yours only, until %s): %s. Nothing has run.\n",
-		c.ID, c.ExpiresAt.UTC().Format("15:04:05Z"), c.what())
-	b.WriteString(c.rolloutLine() + "\n")
-	fmt.Fprintf(&b, "Arguments (sha256 %s): %s\n", c.ArgumentsSHA256, results.Clip(string(c.Arguments), budget/8))
-	b.WriteString("Targets in order: " + c.targetList(room) + "\n")
-	for _, w := range c.Warnings {
-		b.WriteString("Warning: " + w + "\n")
+	if lead != "" {
+		b.WriteString(lead + " ")
 	}
-	if previewText != "" {
-		b.WriteString("\nPreview (read-only):\n" + previewText + "\n")
-	}
-	fmt.Fprintf(&b, "\nShow this plan to the human. Only if they agree, call apply_change {\"change_id\": %q}: it runs exactly this plan, once.", c.ID)
-	return mcp.NewToolResultStructured(view, b.String())
+	fmt.Fprintf(&b, "Plan %s (single use, yours only, until %s): %s. Nothing has run. %s Show this plan to the human; only if they agree, call apply_change {\"change_id\": %q}: it runs exactly this plan, once.",
+		c.ID, c.ExpiresAt.UTC().Format("15:04:05Z"), c.what(), c.rolloutLine(), c.ID)
+	view.Note = b.String()
+	return structuredResult(view)
 }
 
-// changeResult shows a change's outcome: a line on the change, then every
-// target's answer within the budget, as query_all shows them.
+// changeResult shows a change's outcome as query_all shows a fan-out's,
+// its summary line naming the change.
 func (s *Service) changeResult(c *Change, a *results.Answer, budget int) *mcp.CallToolResult {
-	out := s.AnswerResult(a, budget)
 	head := fmt.Sprintf("Change %s (%s, arguments sha256 %s): %d of %d succeeded, %d failed, %d skipped.",
 		c.ID, c.ToolName, c.ArgumentsSHA256[:12], a.Summary.Succeeded, a.Summary.Total, a.Summary.Failed, a.Summary.Skipped)
-	out.Content = append([]mcp.Content{mcp.NewTextContent(head)}, out.Content...)
-	out.IsError = false
-	return out
+	r := s.render(a, budget-len(head), true)
+	r.Reply.Summary.Text = head + " " + r.Reply.Summary.Text
+	return jsonResult(results.Marshal(r.Reply), r.Links...)
 }
 
 func (s *Service) changeAllArgs(raw json.RawMessage) (ChangeRequest, int, error) {

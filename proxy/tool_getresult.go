@@ -27,6 +27,9 @@ type GetResultRequest struct {
 	JMESPath          string
 	Offset            int
 	HasOffset         bool
+	// Raw reads the upstream's whole tools/call result as the store keeps
+	// it, instead of the answer.
+	Raw bool
 	// Budget bounds the answer's text (a page, or the rendering).
 	Budget int
 }
@@ -42,12 +45,26 @@ type StoredAnswer struct {
 	ErrorCode  string `json:"error_code,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
 	JMESPath   string `json:"jmespath,omitempty"`
-	// Bytes is the whole answer's length; Text holds bytes Offset to
-	// NextOffset (absent on the last page) of it.
-	Bytes      int    `json:"bytes"`
-	Offset     int    `json:"offset"`
-	NextOffset *int   `json:"next_offset,omitempty"`
-	Text       string `json:"text"`
+	// Raw says the answer is the upstream's whole tools/call result.
+	Raw bool `json:"raw,omitempty"`
+	// Bytes is the whole answer's length. Data is the answer when this
+	// page holds all of it; otherwise Text holds bytes Offset to
+	// NextOffset (absent on the last page) of its JSON.
+	Bytes      int             `json:"bytes"`
+	Offset     int             `json:"offset"`
+	NextOffset *int            `json:"next_offset,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	Text       string          `json:"text,omitempty"`
+	// Note says why there is no answer, or how to read the next page.
+	Note string `json:"note,omitempty"`
+}
+
+// Answer returns the bytes of the answer this page holds.
+func (a *StoredAnswer) Answer() string {
+	if a.Data != nil {
+		return string(a.Data)
+	}
+	return a.Text
 }
 
 // ErrNoStore is returned by GetResult when answers are not kept.
@@ -75,9 +92,12 @@ func (s *Service) GetResult(ctx context.Context, req GetResultRequest) (any, err
 	if !results.ValidID(req.ResultID) {
 		return nil, &results.LookupError{ID: req.ResultID, Reason: "unknown", TTL: s.storeTTL()}
 	}
+	if req.Raw && proj != nil {
+		return nil, errors.New("raw reads the upstream's result as it was kept: give either raw or jmespath, not both")
+	}
 	if req.AccountID == "" {
-		if req.HasOffset || req.Region != "" {
-			return nil, errors.New("offset and region read one account's answer: give account_id too")
+		if req.HasOffset || req.Region != "" || req.Raw {
+			return nil, errors.New("offset, region and raw read one account's answer: give account_id too")
 		}
 		rec, err := s.store.Get(ctx, owner, req.ResultID, true)
 		if err != nil {
@@ -132,29 +152,35 @@ func reread(rec *results.Record, proj *results.Projection) *results.Answer {
 }
 
 // page returns bytes Offset.. of one account's answer, at most Budget of
-// them, cut on a rune boundary.
+// them, cut on a rune boundary; a page that holds the whole answer holds
+// it as JSON.
 func page(rec *results.Record, e results.Entry, proj *results.Projection, req GetResultRequest) *StoredAnswer {
 	out := &StoredAnswer{ResultID: rec.ID, AccountID: e.AccountID, Name: e.Name, Region: e.Region, Status: e.Status,
-		Error: e.Error, ErrorCode: e.ErrorCode, DurationMS: e.DurationMS, JMESPath: proj.String(), Offset: req.Offset}
+		Error: e.Error, ErrorCode: e.ErrorCode, DurationMS: e.DurationMS, JMESPath: proj.String(), Offset: req.Offset, Raw: req.Raw}
 	switch {
 	case e.Status == StatusPending:
 		out.DurationMS = time.Since(rec.Created).Milliseconds()
-		out.Text = fmt.Sprintf("Account %s (%s) in %s is still running (for %s); call get_result again later.",
+		out.Note = fmt.Sprintf("Account %s (%s) in %s is still running (for %s); call get_result again later.",
 			e.AccountID, e.Name, e.Region, time.Duration(out.DurationMS)*time.Millisecond)
 		return out
-	case e.Data == nil:
-		out.Text = fmt.Sprintf("Account %s (%s) in %s failed: %s: %s", e.AccountID, e.Name, e.Region, e.ErrorCode, e.Error)
+	case e.Data == nil && !req.Raw && e.Value() == nil, req.Raw && e.Data == nil:
+		out.Note = fmt.Sprintf("Account %s (%s) in %s failed: %s: %s", e.AccountID, e.Name, e.Region, e.ErrorCode, e.Error)
 		return out
 	}
-	text := e.Answer()
-	if proj != nil {
+	var text string
+	switch {
+	case req.Raw:
+		text = string(e.Data)
+	case proj != nil:
 		projected := proj.Entry(e)
-		if projected.Data == nil {
+		if projected.Status != StatusSuccess || projected.Value() == nil {
 			out.Status, out.ErrorCode, out.Error = projected.Status, projected.ErrorCode, projected.Error
-			out.Text = fmt.Sprintf("Account %s (%s) in %s: %s: %s", e.AccountID, e.Name, e.Region, projected.ErrorCode, projected.Error)
+			out.Note = fmt.Sprintf("Account %s (%s) in %s: %s: %s", e.AccountID, e.Name, e.Region, projected.ErrorCode, projected.Error)
 			return out
 		}
-		text = projected.Answer()
+		text = string(projected.Value())
+	default:
+		text = string(e.Value())
 	}
 	out.Bytes = len(text)
 	start := runeStart(text, min(req.Offset, len(text)))
@@ -164,27 +190,39 @@ func page(rec *results.Record, e results.Entry, proj *results.Projection, req Ge
 		_, size := utf8.DecodeRuneInString(text[start:]) // one rune at least
 		end = start + size
 	}
+	if start == 0 && end == len(text) && json.Valid([]byte(text)) {
+		out.Data = json.RawMessage(text)
+		return out
+	}
 	out.Text = text[start:end]
 	if end < len(text) {
 		next := end
 		out.NextOffset = &next
+		out.Note = fmt.Sprintf("bytes %d to %d of %d; the next page: get_result {\"result_id\": %q, \"account_id\": %q, \"region\": %q, \"offset\": %d%s%s}",
+			start, end, len(text), rec.ID, e.AccountID, e.Region, next, jmespathArg(proj.String()), rawArg(req.Raw))
 	}
 	return out
 }
 
-// pageBytes is how much of text a page may carry: the budget, less when
-// the text escapes to much more JSON (the page travels twice, as text and
-// in the structured content, within three budgets).
+// pageBytes is how much of text a page may carry: the budget less room for
+// the page's other fields, less again when the text escapes to much more
+// JSON.
 func pageBytes(text string, budget int) int {
 	n := min(len(text), budget)
 	for n > 0 {
-		escaped, _ := json.Marshal(text[:runeStart(text, n)])
-		if 2*len(escaped)+2048 <= 3*budget {
+		if len(results.Marshal(text[:runeStart(text, n)]))+768 <= budget {
 			return n
 		}
 		n = n * 3 / 4
 	}
 	return n
+}
+
+func rawArg(raw bool) string {
+	if raw {
+		return `, "raw": true`
+	}
+	return ""
 }
 
 // getResultSchema is the input schema of the tool; its properties are the
@@ -193,7 +231,8 @@ const getResultSchema = `{"type": "object", "properties": {
 		"result_id": {"type": "string", "description": "The result_id an answer of query or query_all named."},
 		"account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Read this account's answer (default: every account's)."},
 		"region": {"type": "string", "description": "The region of the account's answer, when it was queried in several."},` + jmespathProperty + `,
-		"offset": {"type": "integer", "description": "Byte offset of the page to read in the account's answer (default 0; next_offset of the previous page)."},` + budgetProperty + `
+		"offset": {"type": "integer", "description": "Byte offset of the page to read in the account's answer (default 0; next_offset of the previous page)."},
+		"raw": {"type": "boolean", "description": "With account_id: the upstream's whole tools/call result as it was kept (a script's envelope with its api_calls), instead of the answer."},` + budgetProperty + `
 	}, "required": ["result_id"], "additionalProperties": false}`
 
 var getResultArgs = schemaArgs(getResultSchema)
@@ -203,7 +242,7 @@ func GetResultTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolGetResult,
 		"Read a stored answer of query or query_all by its result_id, without calling AWS again. With account_id "+
 			"(and region, when the account was queried in several): that account's whole answer, byte for byte, in pages "+
-			"(offset; each page names next_offset while more remains). Without account_id: every account's answer again, "+
+			"(offset; each page names next_offset while more remains); a page that holds the whole answer holds it as JSON in data; raw reads the upstream's whole result instead. Without account_id: every account's answer again, "+
 			"with the accounts that were still pending as they stand now. jmespath re-projects the stored answers (AWS "+
 			"CLI --query semantics), so a new question about the same data costs no AWS call. The same answers are "+
 			"resources: "+resultURIPrefix+"{result_id}/{account_id}/{region}.",
@@ -252,6 +291,9 @@ func (s *Service) runGetResult(ctx context.Context, raw json.RawMessage) (any, i
 		return nil, 0, fmt.Errorf("offset %d: want a byte offset of 0 or more", offset)
 	}
 	req.Offset, req.HasOffset = int(offset), given
+	if req.Raw, err = args.Bool("raw"); err != nil {
+		return nil, 0, err
+	}
 	if req.Budget, err = s.budgetArg(args); err != nil {
 		return nil, 0, err
 	}
@@ -264,16 +306,9 @@ func (s *Service) runGetResult(ctx context.Context, raw json.RawMessage) (any, i
 	return out, req.Budget, err
 }
 
-// storedAnswerResult shows a page: the answer's bytes as the first text
-// item, unchanged; a note on how to read on only while more remains.
+// storedAnswerResult shows a page as JSON, the same as text.
 func storedAnswerResult(a *StoredAnswer) *mcp.CallToolResult {
-	out := mcp.NewToolResultStructured(a, a.Text)
-	if a.NextOffset != nil {
-		out.Content = append(out.Content, mcp.NewTextContent(fmt.Sprintf(
-			"[bytes %d to %d of %d; the next page: get_result {\"result_id\": %q, \"account_id\": %q, \"region\": %q, \"offset\": %d%s}]",
-			a.Offset, *a.NextOffset, a.Bytes, a.ResultID, a.AccountID, a.Region, *a.NextOffset, jmespathArg(a.JMESPath))))
-	}
-	return out
+	return structuredResult(a)
 }
 
 func jmespathArg(expr string) string {
@@ -290,7 +325,7 @@ func ResultTemplate(s *Service) (mcp.ResourceTemplate, server.ResourceTemplateHa
 	tmpl := mcp.NewResourceTemplate(resultURIPrefix+"{result_id}/{account_id}/{region}", "stored-answer",
 		mcp.WithTemplateTitle("A stored answer of one account"),
 		mcp.WithTemplateDescription("The whole answer one account gave to a query or query_all, as stored under its result_id (no AWS call)."),
-		mcp.WithTemplateMIMEType("text/plain"))
+		mcp.WithTemplateMIMEType("application/json"))
 	return tmpl, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		parts := strings.Split(strings.TrimPrefix(req.Params.URI, resultURIPrefix), "/")
 		if !strings.HasPrefix(req.Params.URI, resultURIPrefix) || len(parts) != 3 {
@@ -301,11 +336,11 @@ func ResultTemplate(s *Service) (mcp.ResourceTemplate, server.ResourceTemplateHa
 			return nil, err
 		}
 		a := out.(*StoredAnswer)
-		mime := "text/plain"
-		if json.Valid([]byte(a.Text)) {
-			mime = "application/json"
+		mime, text := "application/json", a.Answer()
+		if a.Data == nil {
+			mime, text = "text/plain", a.Note
 		}
-		return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: mime, Text: a.Text}}, nil
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: mime, Text: text}}, nil
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -122,139 +121,71 @@ func (s *Service) budgetArg(args Args) (int, error) {
 	return int(n), nil
 }
 
-// QueryToolResult turns one account's answer into the upstream's own
-// result, as the query tool returns it: attributed to the account in
-// _meta, cut to the budget when it is longer.
+// QueryToolResult is one account's answer as the query tool returns it:
+// the answer itself (a script's return_value, the upstream's structured
+// content or its text), attributed to the account, cut to the budget when
+// it is longer; the store keeps the upstream's whole result.
 func QueryToolResult(res QueryResult, budget int) *mcp.CallToolResult {
-	if res.Data == nil {
+	if res.Status != StatusSuccess {
 		return toolError(fmt.Errorf("account %s (%s), region %s: %s", res.AccountID, res.Name, res.Region, res.Error))
 	}
-	out := decodeToolResult(res.Data)
-	fields := map[string]any{"account_id": res.AccountID, "account_name": res.Name, "region": res.Region, "duration_ms": res.DurationMS}
-	if res.ResultID != "" {
-		fields["result_id"] = res.ResultID
+	return structuredResult(newQueryReply(res, budget))
+}
+
+// QueryReply is one account's answer to query, fitted to a budget.
+type QueryReply struct {
+	AccountID  string `json:"account_id"`
+	Name       string `json:"name"`
+	Region     string `json:"region"`
+	Status     string `json:"status"`
+	ResultID   string `json:"result_id,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+	JMESPath   string `json:"jmespath,omitempty"`
+	// Data is the answer (projected with JMESPath), when it fits.
+	Data json.RawMessage `json:"data,omitempty"`
+	// DataOmitted says the answer (Bytes long) did not fit; Part is its
+	// first bytes and NextOffset where get_result reads on.
+	DataOmitted bool   `json:"data_omitted,omitempty"`
+	Bytes       int    `json:"bytes,omitempty"`
+	Part        string `json:"part,omitempty"`
+	NextOffset  *int   `json:"next_offset,omitempty"`
+	Error       string `json:"error,omitempty"`
+	ErrorCode   string `json:"error_code,omitempty"`
+	// Note says how to read what the budget left out.
+	Note string `json:"note,omitempty"`
+}
+
+// newQueryReply fits one account's answer into the budget.
+func newQueryReply(res QueryResult, budget int) QueryReply {
+	out := QueryReply{AccountID: res.AccountID, Name: res.Name, Region: res.Region, Status: res.Status, ResultID: res.ResultID,
+		DurationMS: res.DurationMS, JMESPath: res.JMESPath, Error: res.Error, ErrorCode: res.ErrorCode}
+	value := res.Value()
+	if value == nil {
+		return out
 	}
-	if out.Meta != nil {
-		for k, v := range out.Meta.AdditionalFields {
-			if _, taken := fields[k]; !taken {
-				fields[k] = v
-			}
-		}
+	room := budget - 1024
+	if len(value) <= room {
+		out.Data = value
+		return out
 	}
-	out.Meta = &mcp.Meta{AdditionalFields: fields}
-	fitQueryResult(out, res, budget)
-	if out.Content == nil {
-		out.Content = []mcp.Content{}
-	}
+	out.DataOmitted, out.Bytes = true, len(value)
+	end := runeStart(string(value), max(0, room/2))
+	out.Part = string(value[:end])
+	out.NextOffset = &end
+	out.Note = fmt.Sprintf("the answer (%s) exceeds the %s budget: part holds its first %d bytes; %s", results.Size(len(value)), results.Size(budget), end, readRest(res, end))
 	return out
-}
-
-// decodeToolResult decodes an upstream result; content mcp-go cannot decode
-// keeps isError and structuredContent and is passed on as its JSON text.
-func decodeToolResult(data json.RawMessage) *mcp.CallToolResult {
-	var out mcp.CallToolResult
-	if err := json.Unmarshal(data, &out); err != nil {
-		var loose struct {
-			Content           json.RawMessage `json:"content"`
-			StructuredContent json.RawMessage `json:"structuredContent"`
-			IsError           bool            `json:"isError"`
-		}
-		_ = json.Unmarshal(data, &loose)
-		out = mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(loose.Content))}, IsError: loose.IsError}
-		if len(loose.StructuredContent) > 0 && string(loose.StructuredContent) != "null" {
-			out.RawStructuredContent = loose.StructuredContent
-		}
-	}
-	return &out
-}
-
-// fitQueryResult cuts an answer whose text exceeds the budget (the rest is
-// read with get_result from the offset it names) and drops structured
-// content and other items that would make the result larger than three
-// budgets, saying what it left out.
-func fitQueryResult(out *mcp.CallToolResult, res QueryResult, budget int) {
-	var texts []string
-	var others []mcp.Content
-	for _, c := range out.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			texts = append(texts, tc.Text)
-		} else {
-			others = append(others, c)
-		}
-	}
-	text := strings.Join(texts, "\n")
-	var notes []string
-	cut := len(text) > budget
-	if cut {
-		end := runeStart(text, max(0, budget-512))
-		notes = append(notes, fmt.Sprintf("… cut at byte %d of %d for the %s budget; %s", end, len(text), results.Size(budget),
-			readRest(res, end)))
-		text = text[:end]
-	}
-	room := 3*budget - len(text) - 1024
-	if sc := structuredSize(out); sc > 0 && (cut || sc > room) {
-		out.StructuredContent, out.RawStructuredContent = nil, nil
-		notes = append(notes, fmt.Sprintf("structuredContent (%s) left out for the budget; get_result has the whole answer", results.Size(sc)))
-	} else {
-		room -= sc
-	}
-	var kept []mcp.Content
-	for _, c := range others {
-		raw, _ := json.Marshal(c)
-		if len(raw) > room {
-			notes = append(notes, fmt.Sprintf("a %s item (%s) left out for the budget", contentType(raw), results.Size(len(raw))))
-			continue
-		}
-		room -= len(raw)
-		kept = append(kept, c)
-	}
-	if len(notes) == 0 {
-		return
-	}
-	if len(texts) > 0 || cut {
-		text += "\n" + strings.Join(notes, "\n")
-	} else {
-		text = strings.Join(notes, "\n")
-	}
-	out.Content = append([]mcp.Content{mcp.NewTextContent(text)}, kept...)
-	if res.ResultID != "" {
-		out.Content = append(out.Content, resultLink(res.ResultID, res.Entry))
-	}
 }
 
 // readRest tells how to read the rest of an answer from offset.
 func readRest(res QueryResult, offset int) string {
 	if res.ResultID == "" {
-		return "the rest is not kept: narrow the call (a jmespath, the AWS CLI's --query, or filters)"
+		return "the rest is not kept: narrow the call (a jmespath, or filters in the script)"
 	}
 	args := map[string]any{"result_id": res.ResultID, "account_id": res.AccountID, "region": res.Region, "offset": offset}
 	if res.JMESPath != "" {
 		args["jmespath"] = res.JMESPath
 	}
-	raw, _ := json.Marshal(args)
-	return "get_result " + string(raw) + " returns the rest"
-}
-
-func structuredSize(out *mcp.CallToolResult) int {
-	switch {
-	case len(out.RawStructuredContent) > 0:
-		return len(out.RawStructuredContent)
-	case out.StructuredContent != nil:
-		raw, _ := json.Marshal(out.StructuredContent)
-		return len(raw)
-	}
-	return 0
-}
-
-func contentType(raw []byte) string {
-	var c struct {
-		Type string `json:"type"`
-	}
-	_ = json.Unmarshal(raw, &c)
-	if c.Type == "" {
-		return "content"
-	}
-	return c.Type
+	return "get_result " + string(results.Marshal(args)) + " returns the rest"
 }
 
 // runeStart moves a byte offset back to the start of the rune it is in.
@@ -274,5 +205,5 @@ func invokeQuery(ctx context.Context, s *Service, args json.RawMessage, _ Progre
 	if err != nil {
 		return nil, err
 	}
-	return fitEntry(res, budget), nil
+	return newQueryReply(res, budget), nil
 }

@@ -97,16 +97,40 @@ func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error
 }
 
 // AnswerResult renders a fan-out's answer within the budget, as the
-// query_all tool returns it: the text, the structured content and links to
-// the stored answers it leaves out.
+// query_all tool returns it: one JSON reply as structured content and, the
+// same bytes, as text, and links to a few answers it leaves out.
 func (s *Service) AnswerResult(a *results.Answer, budget int) *mcp.CallToolResult {
-	r := results.Render(a, results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept,
-		LinkURI: func(e results.Entry) string { return ResultURI(a.Summary.ResultID, e.AccountID, e.Region) }})
-	out := mcp.NewToolResultStructured(r.Answer, r.Text)
-	for _, l := range r.Links {
-		out.Content = append(out.Content, mcp.NewResourceLink(l.URI, l.Name, l.Description, "text/plain"))
+	r := s.render(a, budget, true)
+	return jsonResult(r.JSON, r.Links...)
+}
+
+// render fits a fan-out's answer into the budget; links only where a
+// client can read them (resources/read).
+func (s *Service) render(a *results.Answer, budget int, links bool) *results.Rendered {
+	opts := results.RenderOptions{Budget: budget, ResultID: a.Summary.ResultID, NotKept: s.cfg.NotKept, BudgetMax: s.cfg.ResultBudgetMax}
+	if links {
+		opts.LinkURI = func(e results.Entry) string { return ResultURI(a.Summary.ResultID, e.AccountID, e.Region) }
+	}
+	return results.Render(a, opts)
+}
+
+// jsonResult is a tool result whose structured content is raw and whose
+// text is the same bytes (as the MCP specification recommends: a client
+// shows the model one of the two), then the links.
+func jsonResult(raw []byte, links ...results.Link) *mcp.CallToolResult {
+	out := &mcp.CallToolResult{RawStructuredContent: raw, Content: []mcp.Content{mcp.NewTextContent(string(raw))}}
+	for _, l := range links {
+		link := mcp.NewResourceLink(l.URI, l.Name, l.Description, l.MIMEType)
+		size := int64(l.Size)
+		link.Size = &size
+		out.Content = append(out.Content, link)
 	}
 	return out
+}
+
+// structuredResult is jsonResult of a value.
+func structuredResult(v any) *mcp.CallToolResult {
+	return jsonResult(results.Marshal(v))
 }
 
 // ResultURI is the resource URI of one stored answer.
@@ -115,12 +139,6 @@ func ResultURI(id, account, region string) string {
 }
 
 const resultURIPrefix = "awsmcp://results/"
-
-// resultLink links one stored answer.
-func resultLink(id string, e results.Entry) mcp.ResourceLink {
-	return mcp.NewResourceLink(ResultURI(id, e.AccountID, e.Region), e.AccountID+" "+e.Region,
-		fmt.Sprintf("Full answer of %s (%s) in %s", e.Name, e.AccountID, e.Region), "text/plain")
-}
 
 // queryAllOutputSchema describes results.Answer (query_all, and get_result
 // without account_id).

@@ -56,9 +56,24 @@ func Tools(s *Service) []server.ServerTool {
 			continue
 		}
 		tool, handler := spec.define(s)
+		tool.Meta = &mcp.Meta{AdditionalFields: map[string]any{maxResultSizeKey: s.maxResultChars()}}
 		out = append(out, server.ServerTool{Tool: tool, Handler: handler})
 	}
 	return out
+}
+
+// maxResultSizeKey is Claude Code's per-tool ceiling on what it keeps
+// inline (characters; it saves a larger result to a file). Set, it
+// replaces the 50,000-character default and skips the token limit
+// (MAX_MCP_OUTPUT_TOKENS); Claude Code caps it at 500,000.
+const maxResultSizeKey = "anthropic/maxResultSizeChars"
+
+// maxResultChars is the ceiling an explicit max_bytes can reach (the
+// budget's ceiling, plus a quarter for what a client's own wrapping and
+// escaping adds), within Claude Code's cap. Default answers fit the
+// 50,000-character default without it.
+func (s *Service) maxResultChars() int {
+	return min(s.cfg.ResultBudgetMax+s.cfg.ResultBudgetMax/4, 500_000)
 }
 
 // isChangeTool reports whether a tool changes accounts.

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -88,7 +91,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 				return err
 			}
 		} else if *asJSON {
-			if err := writeJSON(env.stdout, res); err != nil {
+			if err := writeJSON(env.stdout, res.Entry.Value()); err != nil {
 				return err
 			}
 		} else {
@@ -116,7 +119,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 			return err
 		}
 	} else if *asJSON {
-		if err := writeJSON(env.stdout, out); err != nil {
+		if err := writeJSON(env.stdout, wholeReply(out)); err != nil {
 			return err
 		}
 	} else if err := printResults(env.stdout, p, out); err != nil {
@@ -132,6 +135,9 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 // content, or with asJSON the structured content (the whole result when
 // there is none).
 func printToolResult(w io.Writer, res *mcp.CallToolResult, asJSON bool) error {
+	if len(res.RawStructuredContent) > 0 {
+		return writeJSON(w, res.RawStructuredContent)
+	}
 	if asJSON {
 		if res.StructuredContent != nil {
 			return writeJSON(w, res.StructuredContent)
@@ -192,10 +198,22 @@ func parseTags(pairs []string) (map[string]string, error) {
 	return tags, nil
 }
 
-// printSingle prints one account's answer: its text, or the error.
+// wholeReply is a fan-out's reply with every answer in it, for --json.
+func wholeReply(a *results.Answer) *results.Reply {
+	return results.Render(a, results.RenderOptions{Budget: math.MaxInt32, ResultID: a.Summary.ResultID}).Reply
+}
+
+// printSingle prints one account's answer (a text as it is, JSON
+// indented), or the error.
 func printSingle(w io.Writer, p painter, res results.Entry) {
 	if res.Status == proxy.StatusSuccess {
-		fmt.Fprintln(w, results.Text(res.Data))
+		var text string
+		if json.Unmarshal(res.Value(), &text) != nil {
+			var b bytes.Buffer
+			_ = json.Indent(&b, res.Value(), "", "  ")
+			text = b.String()
+		}
+		fmt.Fprintln(w, text)
 		return
 	}
 	fmt.Fprintf(w, "%s %s %s (%s): %s\n", p.mark(false), res.AccountID, res.Name, res.Region, res.Error)
@@ -208,7 +226,7 @@ func printResults(w io.Writer, p painter, out *results.Answer) error {
 	for _, r := range out.Results {
 		detail := r.Error
 		if r.Status == proxy.StatusSuccess {
-			detail = summarize(results.Text(r.Data))
+			detail = summarize(r.Value())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.mark(r.Status == proxy.StatusSuccess), r.AccountID, r.Name, r.Region,
 			time.Duration(r.DurationMS)*time.Millisecond, oneLine(detail, 90))
@@ -228,38 +246,54 @@ func printResults(w io.Writer, p painter, out *results.Answer) error {
 	return err
 }
 
-// summarize shortens an answer for a table cell: for JSON with a list in it
-// ("Buckets": [...]), the count and the names; otherwise the text itself.
-func summarize(text string) string {
-	var obj map[string]any
-	if json.Unmarshal([]byte(text), &obj) != nil {
-		return text
+// summarize shortens an answer for a table cell: a list, or the first
+// list in an object ("Buckets": [...]), as its count and names; a text as
+// it is; anything else as compact JSON.
+func summarize(value json.RawMessage) string {
+	var v any
+	if json.Unmarshal(value, &v) != nil {
+		return string(value)
 	}
-	for key, v := range obj {
-		list, ok := v.([]any)
-		if !ok {
-			continue
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		return countNames(v, "item")
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
 		}
-		var names []string
-		for _, item := range list {
-			if m, ok := item.(map[string]any); ok {
-				for _, field := range []string{"Name", "InstanceId", "RegionName", "Id", "Arn"} {
-					if s, ok := m[field].(string); ok {
-						names = append(names, s)
-						break
-					}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if list, ok := v[k].([]any); ok {
+				return countNames(list, strings.ToLower(strings.TrimSuffix(k, "s")))
+			}
+		}
+	}
+	return string(value)
+}
+
+// countNames is "3 buckets: a, b, c": a list's length and the names of its
+// items (strings, or objects' Name, InstanceId, RegionName, Id or Arn).
+func countNames(list []any, noun string) string {
+	var names []string
+	for _, item := range list {
+		switch item := item.(type) {
+		case string:
+			names = append(names, item)
+		case map[string]any:
+			for _, field := range []string{"Name", "InstanceId", "RegionName", "Id", "Arn"} {
+				if s, ok := item[field].(string); ok {
+					names = append(names, s)
+					break
 				}
 			}
 		}
-		noun := strings.ToLower(key)
-		if len(list) == 1 {
-			noun = strings.TrimSuffix(noun, "s")
-		}
-		out := fmt.Sprintf("%d %s", len(list), noun)
-		if len(names) > 0 {
-			out += ": " + strings.Join(names, ", ")
-		}
-		return out
 	}
-	return text
+	out := results.Plural(len(list), noun)
+	if len(names) > 0 {
+		out += ": " + strings.Join(names, ", ")
+	}
+	return out
 }

@@ -111,7 +111,7 @@ func runChange(ctx context.Context, a *app.App, env cliEnv, f changeFlags, req p
 		return err
 	}
 	if asJSON {
-		err = writeJSON(env.stdout, out)
+		err = writeJSON(env.stdout, wholeReply(out))
 	} else {
 		err = printResults(env.stdout, p, out)
 	}
@@ -130,7 +130,7 @@ func runChange(ctx context.Context, a *app.App, env cliEnv, f changeFlags, req p
 // canaryAnswer is what the canary's line shows: the answer, or the error.
 func canaryAnswer(e results.Entry) string {
 	if e.Status == proxy.StatusSuccess {
-		return summarize(results.Text(e.Data))
+		return summarize(e.Value())
 	}
 	return e.Error
 }

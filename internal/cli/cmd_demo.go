@@ -130,7 +130,7 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(env.stdout, out)
+		return writeJSON(env.stdout, wholeReply(out))
 	}
 	if err := printResults(env.stdout, p, out); err != nil {
 		return err

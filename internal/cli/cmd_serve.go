@@ -47,7 +47,8 @@ func serveStdio(ctx context.Context, a *app.App, stdin io.Reader, stdout io.Writ
 	stdio.SetErrorLogger(app.SlogToLog(a.Log))
 	a.Log.Info("serving MCP over stdio", "endpoint", a.Config.Endpoint, "signing_region", a.Config.UpstreamSigningRegion(),
 		"concurrency", a.Config.Concurrency, "read_only", a.Config.ReadOnly)
-	err := stdio.Listen(ctx, stdin, stdout)
+	order := newProgressOrder()
+	err := stdio.Listen(ctx, order.reader(stdin), order.writer(stdout))
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stdio server: %w", err)
 	}

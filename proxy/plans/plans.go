@@ -95,6 +95,17 @@ func (s *Store[T]) Take(owner, id string) (T, error) {
 	return plan, nil
 }
 
+// Restore makes a plan owner took usable again (the human dismissed the
+// question instead of answering it): apply_change may still run it, once,
+// until it expires.
+func (s *Store[T]) Restore(owner, id string, plan T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.plans[id]; ok && e.owner == owner && e.used {
+		e.used, e.plan = false, plan
+	}
+}
+
 // sweep forgets plans (and tombstones) long expired, and owner's oldest
 // beyond perOwner. s.mu is held.
 func (s *Store[T]) sweep(now time.Time, owner string) {

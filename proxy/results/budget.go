@@ -1,7 +1,6 @@
 package results
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -25,113 +24,117 @@ const (
 	MinBudget = 1 << 10
 )
 
-// RenderOptions say how to fit an Answer into a tool result.
+// RenderOptions say how to fit an Answer into a reply.
 type RenderOptions struct {
-	// Budget bounds the text content in bytes (DefaultBudget when 0).
+	// Budget bounds what a client shows the model of the reply, in bytes:
+	// its JSON and a line per resource link (DefaultBudget when 0).
 	Budget int
-	// Total bounds the serialized tool result: text, structured content
-	// and links together; 3×Budget when 0.
-	Total int
 	// ResultID names the stored result; "" when the answers are not kept.
 	ResultID string
 	// NotKept says, when ResultID is "", why omitted data cannot be read
-	// later; the text then advises narrowing the call.
+	// later; the note then advises narrowing the call.
 	NotKept string
 	// LinkURI returns the resource URI of an entry's stored answer; nil
 	// means no resource links.
 	LinkURI func(Entry) string
-	// StructuredOnly fits the structured content alone into Budget (the
-	// Lambda bridge answers with that object only).
-	StructuredOnly bool
+	// BudgetMax is the ceiling of a call's max_bytes, named in the note
+	// when answers are left out (0: not named).
+	BudgetMax int
 }
 
-// Link is a resource_link to one stored answer.
+// maxLinks bounds the resource links of a reply. Claude Code writes each
+// as a line before the answer (so a cut preview would start with links,
+// not the summary), and get_result reads everything a link could: one
+// link, to the first answer left out, for clients that let a person open
+// it.
+const maxLinks = 1
+
+// Link is a resource_link to one stored answer, with the MIME type and
+// size of what resources/read returns.
 type Link struct {
-	URI, Name, Description string
+	URI, Name, Description, MIMEType string
+	Size                              int
 }
 
 // Rendered is an Answer fitted to a budget.
 type Rendered struct {
-	// Text is the readable text: every account with its status, the
-	// answers that fit, and how to read the rest.
-	Text string
-	// Answer is the structured content: the same entries, with data where
-	// it fits and data_omitted elsewhere.
-	Answer *Answer
-	// Links are resource links to stored answers, those not shown in full
-	// first.
+	// Reply is the structured answer; JSON is its encoding, the text of
+	// the tool result.
+	Reply *Reply
+	JSON  []byte
+	// Links are resource links to stored answers the reply leaves out.
 	Links []Link
 }
 
-// envelopeSlack covers the JSON-RPC envelope and the content wrappers.
-const envelopeSlack = 2048
-
-// Render fits a fan-out's answer into the budget. Entries keep their order;
-// identical answers and identical failures are grouped in the text.
+// Render fits a fan-out's answer into the budget. Items keep the entries'
+// order; identical answers and identical failures are written once.
 func Render(a *Answer, opts RenderOptions) *Rendered {
 	if opts.Budget <= 0 {
 		opts.Budget = DefaultBudget
 	}
-	if opts.Total <= 0 {
-		opts.Total = 3 * opts.Budget
-	}
 	l := newLayout(a, opts)
-	out := &Rendered{}
-	structuredRoom := opts.Total - envelopeSlack
-	if !opts.StructuredOnly {
-		out.Text = l.text()
-		textJSON, _ := json.Marshal(out.Text)
-		structuredRoom -= len(textJSON)
-		out.Links = l.links(min(opts.Budget/4, structuredRoom/3))
-		for _, link := range out.Links {
-			structuredRoom -= linkCost(link)
+	for l.level = 0; l.level < maxLevel; l.level++ {
+		if l.size(l.build()) <= opts.Budget {
+			break
 		}
-	} else {
-		structuredRoom = opts.Budget - envelopeSlack
 	}
-	out.Answer = l.structured(structuredRoom)
-	return out
+	if l.level <= 1 {
+		l.choose()
+	}
+	reply := l.build()
+	if l.level == maxLevel {
+		l.fitLists(reply)
+	}
+	return &Rendered{Reply: reply, JSON: Marshal(reply), Links: l.links()}
 }
+
+// Levels of detail of a reply, tried in order until one fits.
+const (
+	// levelFull: items with name, region and duration.
+	levelFull = iota
+	// levelCompact: items with the account id and the outcome only.
+	levelCompact
+	// levelUnlisted: no answers; successful accounts named in Unlisted.
+	levelUnlisted
+	// maxLevel: as levelUnlisted, with long lists cut short.
+	maxLevel
+)
 
 // view is what the layout knows of one entry.
 type view struct {
 	label string
-	// text is the display form of a successful answer (compact JSON, or
-	// the text itself); "" when it cannot fit any budget.
-	text string
-	// size is the display text's length; full is the length of the answer
-	// get_result returns.
-	size, full int
-	key        string
+	// value is the answer (Entry.Value) when it can fit the budget; full
+	// is its size.
+	value json.RawMessage
+	full  int
+	unit  *unit
+	group *errorGroup
 }
 
-// unit is a shown-or-omitted block: one answer, or a group of accounts
-// with identical answers.
+// unit is a shown-or-omitted answer: one account's, or several accounts'
+// identical answer.
 type unit struct {
 	members []int
-	text    string
+	value   json.RawMessage
 	size    int
 	shown   bool
 }
 
-// layout decides what the text shows.
+// errorGroup is one error (or reason to skip) several accounts share.
+type errorGroup struct {
+	status, code, message string
+	members               []int
+}
+
+// layout decides what the reply shows.
 type layout struct {
 	a      *Answer
 	opts   RenderOptions
 	views  []view
 	units  []*unit
 	errors []*errorGroup
-	// skipped groups the targets a change never started, by reason.
-	skipped []*errorGroup
-	multi   bool
-	// level is the detail of account lists: 0 with sizes, 1 without, 2
-	// cut short.
-	level int
-}
-
-type errorGroup struct {
-	code, message string
-	members       []int
+	multi  bool
+	level  int
 }
 
 func newLayout(a *Answer, opts RenderOptions) *layout {
@@ -141,7 +144,7 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 		regions[e.Region] = true
 	}
 	l.multi = len(regions) > 1
-	byKey := map[string]*unit{}
+	byKey := map[[sha256.Size]byte]*unit{}
 	errByKey := map[string]*errorGroup{}
 	for i, e := range a.Results {
 		v := &l.views[i]
@@ -151,78 +154,44 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 		}
 		switch {
 		case e.Status == StatusSuccess && e.hasData():
-			text := e.Answer()
-			v.full = len(text)
-			display := displayText(text)
-			v.size = len(display)
-			sum := sha256.Sum256([]byte(display))
-			v.key = string(sum[:])
-			if v.size <= opts.Budget {
-				v.text = display
+			value := e.Value()
+			v.full = len(value)
+			key := sha256.Sum256(value)
+			if v.full <= opts.Budget {
+				v.value = value
 			}
-			if u := byKey[v.key]; u != nil {
+			if u := byKey[key]; u != nil {
 				u.members = append(u.members, i)
+				v.unit = u
 				continue
 			}
-			u := &unit{members: []int{i}, text: v.text, size: v.size}
-			byKey[v.key] = u
+			u := &unit{members: []int{i}, value: v.value, size: v.full}
+			byKey[key], v.unit = u, u
 			l.units = append(l.units, u)
 		case e.Status == StatusPending:
-		case e.Status == StatusSkipped:
-			if n := len(l.skipped); n > 0 && l.skipped[n-1].message == e.Error {
-				l.skipped[n-1].members = append(l.skipped[n-1].members, i)
-				continue
-			}
-			l.skipped = append(l.skipped, &errorGroup{code: StatusSkipped, message: e.Error, members: []int{i}})
 		default:
 			msg := e.Error
 			if e.Status == StatusSuccess {
 				msg = "the answer was not kept"
 			}
-			key := e.ErrorCode + "\x00" + normalizeError(msg, e.AccountID)
+			key := e.Status + "\x00" + e.ErrorCode + "\x00" + normalizeError(msg, e.AccountID)
 			if g := errByKey[key]; g != nil {
 				g.members = append(g.members, i)
+				v.group = g
 				continue
 			}
-			g := &errorGroup{code: e.ErrorCode, message: strings.ReplaceAll(msg, e.AccountID, "<account>"), members: []int{i}}
-			errByKey[key] = g
+			g := &errorGroup{status: e.Status, code: e.ErrorCode, message: msg, members: []int{i}}
+			errByKey[key], v.group = g, g
 			l.errors = append(l.errors, g)
 		}
 	}
-	l.choose()
+	for _, g := range l.errors {
+		if len(g.members) > 1 {
+			g.message = strings.ReplaceAll(g.message, a.Results[g.members[0]].AccountID, "<account>")
+		}
+	}
 	return l
 }
-
-// displayText is an answer as the text shows it: JSON compacted (the AWS
-// CLI pretty-prints), anything else as it is.
-func displayText(text string) string {
-	trimmed := strings.TrimSpace(text)
-	if strings.HasPrefix(trimmed, "{") && strings.Contains(trimmed, `"return_value"`) {
-		var v any
-		if gojson.Unmarshal([]byte(trimmed), &v) == nil {
-			if value, ok := scriptReturn(v); ok {
-				var b bytes.Buffer
-				enc := json.NewEncoder(&b)
-				enc.SetEscapeHTML(false)
-				if enc.Encode(value) == nil {
-					return strings.TrimSuffix(b.String(), "\n")
-				}
-			}
-		}
-	}
-	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		var b bytes.Buffer
-		if json.Compact(&b, []byte(trimmed)) == nil {
-			return b.String()
-		}
-	}
-	return trimmed
-}
-
-var (
-	durationPattern = regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|ms|s|m|h)\b`)
-	clockPattern    = regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}(\.\d+)?Z?\b`)
-)
 
 // normalizeError is the grouping key of a failure: the message with the
 // account id, durations and clock times taken out.
@@ -232,66 +201,187 @@ func normalizeError(msg, accountID string) string {
 	return clockPattern.ReplaceAllString(msg, "<t>")
 }
 
-// choose marks which units the text shows: groups first (largest first),
-// then single answers in account order, while the budget lasts. It first
-// settles the level of detail at which every account can be named.
+var (
+	durationPattern = regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|ms|s|m|h)\b`)
+	clockPattern    = regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}(\.\d+)?Z?\b`)
+)
+
+// size is what a client shows of a reply: its JSON and a line per link.
+func (l *layout) size(r *Reply) int {
+	n := len(Marshal(r))
+	for _, link := range l.links() {
+		n += linkCost(link)
+	}
+	return n
+}
+
+// choose marks which answers the reply shows: groups first (largest
+// first), then single answers in account order, while the budget lasts.
 func (l *layout) choose() {
-	if l.opts.StructuredOnly {
-		return
-	}
-	for l.level = 0; l.level < 2; l.level++ {
-		if len(l.assemble(l.level)) <= l.opts.Budget {
-			break
-		}
-	}
-	if l.level == 2 {
-		return // not even the account list fits: show no answer
-	}
 	order := make([]*unit, len(l.units))
 	copy(order, l.units)
-	sort.SliceStable(order, func(i, j int) bool {
-		gi, gj := len(order[i].members) > 1, len(order[j].members) > 1
-		if gi != gj {
-			return gi
-		}
-		return gi && len(order[i].members) > len(order[j].members)
-	})
-	const slack = 96 // the note's numbers change width as units are shown
-	used := len(l.assemble(l.level))
+	sort.SliceStable(order, func(i, j int) bool { return len(order[i].members) > len(order[j].members) })
+	const slack = 160 // the note's numbers and the links change as answers are shown
+	used := l.size(l.build())
 	var shown []*unit
 	for _, u := range order {
-		if u.text == "" && u.size > 0 {
+		if u.value == nil {
 			continue
 		}
-		delta := len(l.shownBlock(u)) - l.omitCost(u)
-		if used+delta+slack <= l.opts.Budget {
-			u.shown = true
-			used += delta
-			shown = append(shown, u)
+		first := u.members[0]
+		before := len(Marshal(l.item(first)))
+		u.shown = true
+		delta := len(Marshal(l.item(first))) - before
+		if used+delta+slack > l.opts.Budget {
+			u.shown = false
+			continue
 		}
+		used += delta
+		shown = append(shown, u)
 	}
-	// The arithmetic is exact but for the note; undo the last shown units
-	// while the text is too long.
-	for len(shown) > 0 && len(l.assemble(l.level)) > l.opts.Budget {
+	// The arithmetic is exact but for the note and the links; undo the
+	// last shown answers while the reply is too long.
+	for len(shown) > 0 && l.size(l.build()) > l.opts.Budget {
 		shown[len(shown)-1].shown = false
 		shown = shown[:len(shown)-1]
 	}
 }
 
-// omitCost is what a unit takes in the "Not shown" list.
-func (l *layout) omitCost(u *unit) int {
-	if len(u.members) > 1 {
-		return len(l.groupOmitLine(u, l.level == 0))
+// build writes the reply at the layout's level with the answers chosen.
+func (l *layout) build() *Reply {
+	a := l.a
+	r := &Reply{Warnings: clipAll(a.Warnings, 300), Results: make([]Item, 0, len(a.Results))}
+	r.Summary.ToolName, r.Summary.JMESPath, r.Summary.Summary = a.ToolName, a.JMESPath, a.Summary
+	r.Summary.ResultID = l.opts.ResultID
+	if !l.multi && len(a.Results) > 0 {
+		r.Summary.Region = a.Results[0].Region
 	}
-	return len(l.omitItem(u.members[0], l.level == 0)) + len(", ")
+	var unlisted []string
+	for i, e := range a.Results {
+		v := l.views[i]
+		if l.level >= levelUnlisted && e.Status == StatusSuccess && (v.unit == nil || !v.unit.shown) {
+			unlisted = append(unlisted, v.label)
+			continue
+		}
+		r.Results = append(r.Results, l.item(i))
+	}
+	for _, u := range l.units {
+		if len(u.members) > 1 {
+			r.Groups = append(r.Groups, Group{Status: StatusSuccess, Count: len(u.members), Accounts: l.labels(u.members)})
+		}
+	}
+	for _, g := range l.errors {
+		if len(g.members) > 1 {
+			r.Groups = append(r.Groups, Group{Status: g.status, ErrorCode: g.code, Count: len(g.members), Accounts: l.labels(g.members)})
+		}
+	}
+	if len(unlisted) > 0 {
+		r.Unlisted = &Unlisted{Count: len(unlisted), Accounts: unlisted}
+		r.Summary.Listed = len(r.Results)
+	}
+	r.Summary.Omitted = 0
+	for _, e := range a.Results {
+		if e.Status == StatusSuccess {
+			r.Summary.Omitted++
+		}
+	}
+	for _, u := range l.units {
+		if u.shown {
+			r.Summary.Omitted -= len(u.members)
+		}
+	}
+	r.Summary.Text = l.summaryLine()
+	r.Note = l.note(r)
+	return r
 }
 
-// text renders the final text.
-func (l *layout) text() string { return l.assemble(l.level) }
+// item is entry i as the reply lists it.
+func (l *layout) item(i int) Item {
+	e, v := l.a.Results[i], l.views[i]
+	it := Item{AccountID: e.AccountID, Status: e.Status}
+	if l.level == levelFull {
+		d := e.DurationMS
+		it.Name, it.Region, it.DurationMS = e.Name, e.Region, &d
+	} else if l.multi {
+		it.Region = e.Region
+	}
+	switch {
+	case v.unit != nil && v.unit.members[0] != i:
+		it.SameAs = l.views[v.unit.members[0]].label
+	case v.unit != nil && v.unit.shown:
+		it.Data = v.unit.value
+	case v.unit != nil:
+		it.DataOmitted, it.Bytes = true, v.full
+	case v.group != nil:
+		it.ErrorCode = v.group.code
+		if it.ErrorCode == "" && e.Status == StatusError {
+			it.ErrorCode = "error"
+		}
+		if first := v.group.members[0]; first != i {
+			it.SameAs = l.views[first].label
+		} else {
+			it.Error = clipLine(v.group.message, 400)
+		}
+	}
+	return it
+}
 
-// assemble writes the text at a level of detail: 0 lists omitted answers
-// with their sizes, 1 without, 2 cuts long account lists short.
-func (l *layout) assemble(level int) string {
+func (l *layout) labels(members []int) []string {
+	out := make([]string, len(members))
+	for i, m := range members {
+		out[i] = l.views[m].label
+	}
+	return out
+}
+
+// fitLists cuts the reply's account lists (groups first, then the
+// unlisted accounts) and, if need be, its items, until it fits.
+func (l *layout) fitLists(r *Reply) {
+	const groupNames = 10
+	for i := range r.Groups {
+		if g := &r.Groups[i]; len(g.Accounts) > groupNames {
+			g.More, g.Accounts = len(g.Accounts)-groupNames, g.Accounts[:groupNames]
+		}
+	}
+	// Items of failures beyond the room join the unlisted accounts.
+	if r.Unlisted == nil {
+		r.Unlisted = &Unlisted{}
+	}
+	for len(r.Results) > 0 && l.size(r) > l.opts.Budget*3/4 {
+		n := len(r.Results) - 1
+		r.Unlisted.Accounts = append(r.Unlisted.Accounts, l.itemLabel(r.Results[n]))
+		r.Results = r.Results[:n]
+	}
+	r.Unlisted.Count = len(r.Unlisted.Accounts)
+	r.Summary.Listed = len(r.Results)
+	names := r.Unlisted.Accounts
+	r.Unlisted.Accounts = nil
+	r.Note = l.note(r)
+	room := l.opts.Budget - l.size(r) - 64
+	for _, name := range names {
+		if room < len(name)+3 {
+			break
+		}
+		r.Unlisted.Accounts = append(r.Unlisted.Accounts, name)
+		room -= len(name) + 3
+	}
+	r.Unlisted.More = len(names) - len(r.Unlisted.Accounts)
+	if r.Unlisted.Count == 0 {
+		r.Unlisted = nil
+	}
+	r.Note = l.note(r)
+}
+
+// itemLabel is the label of an item, as views name it.
+func (l *layout) itemLabel(it Item) string {
+	if l.multi {
+		return it.AccountID + "/" + it.Region
+	}
+	return it.AccountID
+}
+
+// summaryLine is the summary in one line.
+func (l *layout) summaryLine() string {
 	var b strings.Builder
 	a := l.a
 	s := a.Summary
@@ -309,84 +399,12 @@ func (l *layout) assemble(level int) string {
 	if l.opts.ResultID != "" {
 		fmt.Fprintf(&b, ". result_id: %s", l.opts.ResultID)
 	}
-	b.WriteString("\n")
-	for _, w := range a.Warnings {
-		b.WriteString("Warning: " + clipLine(w, 300) + "\n")
-	}
-	b.WriteString(l.note())
-
-	for _, groups := range []bool{true, false} {
-		for _, u := range l.units {
-			if u.shown && (len(u.members) > 1) == groups {
-				b.WriteString(l.shownBlock(u))
-			}
-		}
-	}
-	remaining := l.opts.Budget - b.Len()
-	lists := &listWriter{level: level, room: remaining - 400}
-
-	var omitted []int
-	var omittedGroups []*unit
-	for _, u := range l.units {
-		if u.shown {
-			continue
-		}
-		if len(u.members) > 1 {
-			omittedGroups = append(omittedGroups, u)
-		} else {
-			omitted = append(omitted, u.members[0])
-		}
-	}
-	if len(omitted)+len(omittedGroups) > 0 {
-		b.WriteString("\nNot shown (the stored result has them):\n")
-		for _, u := range omittedGroups {
-			b.WriteString(l.groupLine(u, level == 0, lists))
-		}
-		if len(omitted) > 0 {
-			items := make([]string, len(omitted))
-			for i, idx := range omitted {
-				items[i] = l.omitItem(idx, level == 0)
-			}
-			b.WriteString("- " + lists.join(items) + "\n")
-		}
-	}
-	if len(l.errors) > 0 {
-		b.WriteString("\nFailed:\n")
-		for _, g := range l.errors {
-			b.WriteString(l.errorLine(g, lists))
-		}
-	}
-	if len(l.skipped) > 0 {
-		b.WriteString("\nSkipped (not run):\n")
-		for _, g := range l.skipped {
-			b.WriteString(l.errorLine(g, lists))
-		}
-	}
-	var pending []string
-	for i, e := range a.Results {
-		if e.Status == StatusPending {
-			pending = append(pending, l.views[i].label)
-		}
-	}
-	if len(pending) > 0 {
-		b.WriteString("\nPending (still running")
-		if l.opts.ResultID != "" {
-			b.WriteString("; get_result shows them when they finish")
-		}
-		b.WriteString("): " + lists.join(pending) + "\n")
-	}
-	if lists.cut > 0 {
-		fmt.Fprintf(&b, "\n(%d more accounts are not named for the budget", lists.cut)
-		if l.opts.ResultID != "" {
-			b.WriteString("; get_result with the result_id lists every one")
-		}
-		b.WriteString(")\n")
-	}
 	return b.String()
 }
 
-// note says what the text shows, what it leaves out and how to read it.
-func (l *layout) note() string {
+// note says what the reply shows, what it leaves out and how to read it.
+func (l *layout) note(r *Reply) string {
+	var parts []string
 	shownAnswers, shownAccounts, omittedAnswers, omittedBytes := 0, 0, 0, 0
 	for _, u := range l.units {
 		if u.shown {
@@ -394,34 +412,62 @@ func (l *layout) note() string {
 			shownAccounts += len(u.members)
 		} else {
 			omittedAnswers += len(u.members)
-			for _, m := range u.members {
-				omittedBytes += l.views[m].full
+			omittedBytes += u.size * len(u.members)
+		}
+	}
+	id := l.opts.ResultID
+	switch {
+	case omittedAnswers == 0 && shownAnswers > 0:
+		parts = append(parts, fmt.Sprintf("Every answer is shown (%s, %s).", Plural(shownAccounts, "account"), Plural(shownAnswers, "distinct answer")))
+	case omittedAnswers > 0:
+		parts = append(parts, fmt.Sprintf("Answers shown: %d of %s (%s). Left out to fit the %s budget: %s, %s in all (data_omitted).",
+			shownAccounts, Plural(shownAccounts+omittedAnswers, "successful target"), Plural(shownAnswers, "distinct answer"),
+			Size(l.opts.Budget), Plural(omittedAnswers, "answer"), Size(omittedBytes)))
+		hint := l.hint()
+		if id != "" {
+			parts = append(parts, fmt.Sprintf("Read one with get_result {\"result_id\": %q, \"account_id\": \"<id>\"%s}, or re-project every answer without calling AWS again with get_result {\"result_id\": %q, \"jmespath\": %q}.",
+				id, l.regionArg(), id, hint))
+		} else {
+			why := l.opts.NotKept
+			if why == "" {
+				why = "the answers are not kept"
 			}
+			parts = append(parts, fmt.Sprintf("They cannot be read later (%s): narrow the call with a jmespath (e.g. %q), or the accounts, tags and ou selectors.", why, hint))
+		}
+		if l.opts.BudgetMax > l.opts.Budget {
+			parts = append(parts, fmt.Sprintf("max_bytes (up to %s) asks for a larger answer.", Size(l.opts.BudgetMax)))
 		}
 	}
-	if omittedAnswers == 0 {
-		if shownAnswers == 0 {
-			return ""
-		}
-		return fmt.Sprintf("Every answer is shown (%s).\n", Plural(shownAccounts, "account"))
+	if len(r.Groups) > 0 {
+		parts = append(parts, "Groups name the accounts that share one answer or one error: the first holds it, the others say same_as.")
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Answers shown in full: %d of %s (%s). Not shown, to fit the %s budget: %s, %s in all, listed under \"Not shown\".",
-		shownAccounts, Plural(shownAccounts+omittedAnswers, "successful account"), Plural(shownAnswers, "distinct answer"),
-		Size(l.opts.Budget), Plural(omittedAnswers, "answer"), Size(omittedBytes))
-	hint := l.hint()
-	if l.opts.ResultID != "" {
-		fmt.Fprintf(&b, " Read one with get_result {\"result_id\": %q, \"account_id\": \"<id>\"} (paged with offset), or re-project every answer without calling AWS again with get_result {\"result_id\": %q, \"jmespath\": %q}.",
-			l.opts.ResultID, l.opts.ResultID, hint)
-	} else {
-		why := l.opts.NotKept
-		if why == "" {
-			why = "the answers are not kept"
+	if s := r.Summary; s.Pending > 0 {
+		msg := fmt.Sprintf("%s still running (status pending)", Plural(s.Pending, "target"))
+		if id != "" {
+			msg += fmt.Sprintf("; get_result {\"result_id\": %q} shows them when they finish", id)
 		}
-		fmt.Fprintf(&b, " Their data cannot be read later (%s): narrow the call with a jmespath (e.g. %q), the AWS CLI's own --query in cli_command, or the accounts, tags and ou selectors.", why, hint)
+		parts = append(parts, msg+".")
 	}
-	b.WriteString("\n")
-	return b.String()
+	if u := r.Unlisted; u != nil {
+		msg := fmt.Sprintf("%s have no item in results, to fit the budget; unlisted names them", Plural(u.Count, "account"))
+		if u.More > 0 {
+			msg += fmt.Sprintf(" (%d not even there)", u.More)
+		}
+		if id != "" {
+			msg += fmt.Sprintf("; get_result {\"result_id\": %q, \"max_bytes\": …} lists every one", id)
+		}
+		parts = append(parts, msg+".")
+	}
+	return strings.Join(parts, " ")
+}
+
+// regionArg is the region argument get_result needs to read one answer of
+// a reply over several regions.
+func (l *layout) regionArg() string {
+	if l.multi {
+		return `, "region": "<region>"`
+	}
+	return ""
 }
 
 // hint suggests a projection for the first omitted JSON answer.
@@ -430,8 +476,8 @@ func (l *layout) hint() string {
 		if u.shown {
 			continue
 		}
-		e := l.a.Results[u.members[0]]
-		if v, err := jsonOf(e.withData().Data); err == nil {
+		var v any
+		if gojson.Unmarshal(l.a.Results[u.members[0]].Value(), &v) == nil {
 			if h := suggest(v); h != "" {
 				return h
 			}
@@ -440,214 +486,47 @@ func (l *layout) hint() string {
 	return "Reservations[].Instances[].[InstanceId, State.Name]"
 }
 
-func (l *layout) shownBlock(u *unit) string {
-	if len(u.members) > 1 {
-		labels := make([]string, len(u.members))
-		for i, m := range u.members {
-			labels[i] = l.views[m].label
-		}
-		return fmt.Sprintf("\n## %d accounts, identical answer: %s\n%s\n", len(u.members), strings.Join(labels, ", "), u.text)
-	}
-	m := u.members[0]
-	e := l.a.Results[m]
-	head := e.AccountID + " " + e.Name
-	if l.multi {
-		head += " (" + e.Region + ")"
-	}
-	return "\n## " + head + "\n" + u.text + "\n"
-}
-
-func (l *layout) omitItem(m int, withSize bool) string {
-	if !withSize {
-		return l.views[m].label
-	}
-	return l.views[m].label + " (" + shortSize(l.views[m].full) + ")"
-}
-
-// groupOmitLine lists a group of identical answers the text leaves out.
-func (l *layout) groupOmitLine(u *unit, withSize bool) string {
-	return l.groupLine(u, withSize, &listWriter{})
-}
-
-func (l *layout) groupLine(u *unit, withSize bool, lists *listWriter) string {
-	labels := make([]string, len(u.members))
-	for i, m := range u.members {
-		labels[i] = l.views[m].label
-	}
-	size := ""
-	if withSize {
-		size = " (" + shortSize(l.views[u.members[0]].full) + " each)"
-	}
-	return fmt.Sprintf("- %d accounts, identical answer%s: %s\n", len(u.members), size, lists.join(labels))
-}
-
-func (l *layout) errorLine(g *errorGroup, lists *listWriter) string {
-	code := g.code
-	if code == "" {
-		code = "error"
-	}
-	if len(g.members) == 1 {
-		m := g.members[0]
-		e := l.a.Results[m]
-		return fmt.Sprintf("- %s %s: %s: %s\n", lists.join([]string{l.views[m].label}), e.Name, code, clipLine(e.Error, 400))
-	}
-	labels := make([]string, len(g.members))
-	for i, m := range g.members {
-		labels[i] = l.views[m].label
-	}
-	return fmt.Sprintf("- %s, %s: %s: %s\n", Plural(len(g.members), "account"), code, clipLine(g.message, 400), lists.join(labels))
-}
-
-// listWriter joins account labels; at level 2 it stops naming accounts
-// once its room is spent and counts the rest.
-type listWriter struct {
-	level int
-	room  int
-	cut   int
-}
-
-func (w *listWriter) join(items []string) string {
-	if w.level < 2 {
-		return strings.Join(items, ", ")
-	}
-	var b strings.Builder
-	for i, it := range items {
-		if w.room < len(it)+2 {
-			w.cut += len(items) - i
-			if i == 0 {
-				return "(not named)"
-			}
-			fmt.Fprintf(&b, ", … %d more", len(items)-i)
-			return b.String()
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(it)
-		w.room -= len(it) + 2
-	}
-	return b.String()
-}
-
-// links returns resource links to stored answers within room bytes: those
-// the text leaves out first, then those it shows.
-func (l *layout) links(room int) []Link {
+// links returns resource links to the first answers the reply leaves out,
+// at most maxLinks.
+func (l *layout) links() []Link {
 	if l.opts.LinkURI == nil || l.opts.ResultID == "" {
 		return nil
 	}
 	var out []Link
-	add := func(i int) bool {
-		e := l.a.Results[i]
-		link := Link{
+	for _, u := range l.units {
+		if u.shown {
+			continue
+		}
+		e := l.a.Results[u.members[0]]
+		out = append(out, Link{
 			URI:         l.opts.LinkURI(e),
 			Name:        e.AccountID + " " + e.Region,
-			Description: fmt.Sprintf("Answer of %s (%s) in %s, %s", e.Name, e.AccountID, e.Region, Size(l.views[i].full)),
-		}
-		if cost := linkCost(link); cost <= room {
-			room -= cost
-			out = append(out, link)
-			return true
-		}
-		return false
-	}
-	for _, shown := range []bool{false, true} {
-		for _, u := range l.units {
-			if u.shown != shown {
-				continue
-			}
-			for _, m := range u.members {
-				if !add(m) {
-					return out
-				}
-			}
+			Description: fmt.Sprintf("Answer of %s (%s) in %s", e.Name, e.AccountID, e.Region),
+			MIMEType:    "application/json",
+			Size:        u.size,
+		})
+		if len(out) == maxLinks {
+			break
 		}
 	}
 	return out
 }
 
+// linkCost is what a client shows of a link: Claude Code writes a line
+// "[Resource link: name] uri (description)" before the answer.
 func linkCost(link Link) int {
-	raw, _ := json.Marshal(map[string]string{"type": "resource_link", "uri": link.URI, "name": link.Name,
-		"description": link.Description, "mimeType": "text/plain"})
-	return len(raw) + 1
+	return len("[Resource link: ] () \n") + len(link.Name) + len(link.URI) + len(link.Description)
 }
 
-// structured builds the structured content within room bytes: every entry
-// without its data first, then data where it fits, answers the text shows
-// first. When even that is too much, successful entries are left out of
-// results from the end (Summary.Listed says how many remain).
-func (l *layout) structured(room int) *Answer {
-	out := *l.a
-	out.Results = make([]Entry, len(l.a.Results))
-	shown := make([]bool, len(l.a.Results))
-	for _, u := range l.units {
-		for _, m := range u.members {
-			shown[m] = u.shown
-		}
+func clipAll(lines []string, n int) []string {
+	if len(lines) == 0 {
+		return nil
 	}
-	sizes := make([]int, len(out.Results))
-	for i, e := range l.a.Results {
-		if e.hasData() {
-			e.Data, e.DataOmitted, e.Bytes = nil, true, l.views[i].full
-			if e.Status != StatusSuccess {
-				e.DataOmitted, e.Bytes = false, 0
-			}
-		}
-		out.Results[i] = e
-		sizes[i] = jsonLen(e) + 1
+	out := make([]string, len(lines))
+	for i, s := range lines {
+		out[i] = clipLine(s, n)
 	}
-	out.Summary.Listed = 0
-	out.Summary.ResultID = l.opts.ResultID
-	out.Summary.Omitted = 0
-	used := jsonLen(out) // entries included
-	if used > room {
-		listed := out.Results
-		for i := len(listed) - 1; i >= 0 && used > room; i-- {
-			if listed[i].Status == StatusSuccess {
-				used -= sizes[i]
-				listed = append(listed[:i], listed[i+1:]...)
-				shown = append(shown[:i], shown[i+1:]...)
-			}
-		}
-		out.Results = listed
-		out.Summary.Listed = len(listed)
-		used = jsonLen(out)
-	}
-	// Data, answers the text shows first.
-	byAccount := map[string]int{}
-	for i, e := range l.a.Results {
-		byAccount[e.AccountID+"\x00"+e.Region] = i
-	}
-	for _, pass := range []bool{true, false} {
-		for i := range out.Results {
-			e := &out.Results[i]
-			if !e.DataOmitted || shown[i] != pass {
-				continue
-			}
-			src := l.a.Results[byAccount[e.AccountID+"\x00"+e.Region]].withData()
-			grow := len(src.Data) + len(`,"data":`) - len(fmt.Sprintf(`,"data_omitted":true,"bytes":%d`, e.Bytes))
-			if used+grow > room {
-				continue
-			}
-			e.Data, e.DataOmitted, e.Bytes = src.Data, false, 0
-			used += grow
-		}
-	}
-	for _, e := range l.a.Results {
-		if e.Status == StatusSuccess {
-			out.Summary.Omitted++
-		}
-	}
-	for _, e := range out.Results {
-		if e.Status == StatusSuccess && !e.DataOmitted {
-			out.Summary.Omitted--
-		}
-	}
-	return &out
-}
-
-func jsonLen(v any) int {
-	raw, _ := json.Marshal(v)
-	return len(raw)
+	return out
 }
 
 // shortSize is Size without the space, for lists: "12.1K".

@@ -8,6 +8,7 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -43,7 +44,8 @@ type Entry struct {
 	// Status is StatusSuccess, StatusError, StatusPending or StatusSkipped.
 	Status string `json:"status"`
 	// Data is the upstream tools/call result (content, structuredContent,
-	// isError), passed through unchanged, or its projection.
+	// isError), kept unchanged, or its projection. What an agent reads of
+	// it is Value: the answer, never this envelope.
 	Data json.RawMessage `json:"data,omitempty"`
 	// DataOmitted says the answer did not fit the result budget; Bytes is
 	// its size, and the stored result holds it.
@@ -62,6 +64,8 @@ type Entry struct {
 	text    string
 	hasText bool
 	plain   bool
+	// projected says text is a projection's JSON: Value takes it as it is.
+	projected bool
 }
 
 // WithText returns the entry with the text content of its data decoded
@@ -106,6 +110,88 @@ func (e Entry) Answer() string {
 		return e.text
 	}
 	return Text(e.Data)
+}
+
+// Value returns the entry's answer as compact JSON, what an agent reads of
+// the account: a script's return_value, else the upstream's structured
+// content, else its text (itself when it is JSON, else as a JSON string);
+// for a projected entry, the projection. nil when the entry has no answer.
+func (e Entry) Value() json.RawMessage {
+	switch {
+	case !e.hasData():
+		return nil
+	case e.projected:
+		return json.RawMessage(e.text)
+	case e.hasText && e.plain:
+		return textValue(e.text)
+	}
+	return ValueOf(e.Data)
+}
+
+// ValueOf returns the answer of an upstream tools/call result, as
+// Entry.Value does.
+func ValueOf(data json.RawMessage) json.RawMessage {
+	var r toolResult
+	if gojson.Unmarshal(data, &r) != nil {
+		return textValue(string(data))
+	}
+	if hasValue(r.StructuredContent) {
+		return answerJSON(r.StructuredContent)
+	}
+	if text, ok := r.text(); ok {
+		return textValue(text)
+	}
+	return compact(data)
+}
+
+// textValue is the answer a text carries: its JSON when it is JSON (a
+// script's return_value when it is a script's envelope), else the text as
+// a JSON string.
+func textValue(text string) json.RawMessage {
+	trimmed := strings.TrimSpace(text)
+	if len(trimmed) > 0 && json.Valid([]byte(trimmed)) {
+		return answerJSON(json.RawMessage(trimmed))
+	}
+	return jsonString(text)
+}
+
+// answerJSON is raw compacted, or the return_value of a successful script
+// envelope ({"status": "success", "return_value": ..., "api_calls": [...]}).
+func answerJSON(raw json.RawMessage) json.RawMessage {
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' && bytes.Contains(raw, []byte(`"return_value"`)) {
+		var env struct {
+			Status      string          `json:"status"`
+			ReturnValue json.RawMessage `json:"return_value"`
+			APICalls    json.RawMessage `json:"api_calls"`
+		}
+		if gojson.Unmarshal(trimmed, &env) == nil && env.Status == "success" && env.APICalls != nil {
+			if env.ReturnValue == nil {
+				return json.RawMessage("null")
+			}
+			return compact(env.ReturnValue)
+		}
+	}
+	return compact(raw)
+}
+
+// compact removes insignificant space from JSON; anything else comes back
+// as a JSON string.
+func compact(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return jsonString(string(raw))
+	}
+	return b.Bytes()
+}
+
+// jsonString encodes s as a JSON string, without HTML escapes (a client
+// shows the model what JSON.stringify writes).
+func jsonString(s string) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // Finished reports whether the entry has its final outcome.
@@ -253,6 +339,6 @@ func textData(text string) json.RawMessage {
 
 // withProjection sets an entry's data to a projected answer, text kept.
 func (e Entry) withProjection(text string) Entry {
-	e.Data, e.text, e.hasText, e.plain = textData(text), text, true, false
+	e.Data, e.text, e.hasText, e.plain, e.projected = textData(text), text, true, false, true
 	return e
 }

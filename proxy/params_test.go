@@ -18,7 +18,7 @@ func TestSchemaArgs(t *testing.T) {
 		{"list_tools", listToolsArgs, "account_id"},
 		{"query", queryArgs, "account_id tool_name arguments region jmespath max_bytes"},
 		{"query_all", queryAllArgs, "tool_name arguments region regions accounts tags ou jmespath max_bytes reply_within_s"},
-		{"get_result", getResultArgs, "result_id account_id region jmespath offset max_bytes"},
+		{"get_result", getResultArgs, "result_id account_id region jmespath offset raw max_bytes"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(tt.got, " "); got != tt.want {

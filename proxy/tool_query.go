@@ -36,9 +36,9 @@ var queryArgs = schemaArgs(querySchema)
 func QueryTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 	tool := mcp.NewToolWithRawSchema(ToolQuery,
 		"Run one AWS MCP Server tool in one account, with credentials of the role assumed there. "+upstreamNote(s)+
-			" Returns the tool's result unchanged when it fits "+
+			" Returns the account's answer (a script's return_value, else the tool's structured content or text) when it fits "+
 			"the byte budget (max_bytes); a longer answer is cut, and get_result with the result_id and offset reads the "+
-			"rest without calling AWS again. jmespath projects the answer server-side (AWS CLI --query semantics; for a "+
+			"rest without calling AWS again (raw: true reads the upstream's whole result). jmespath projects the answer server-side (AWS CLI --query semantics; for a "+
 			"script, it applies to the script's return_value). "+queryModeNote(s.cfg),
 		json.RawMessage(querySchema))
 	tool.Annotations = annotations("Query one account", s.cfg.ReadOnly)

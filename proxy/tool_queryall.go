@@ -140,35 +140,45 @@ func ResultURI(id, account, region string) string {
 
 const resultURIPrefix = "awsmcp://results/"
 
-// queryAllOutputSchema describes results.Answer (query_all, and get_result
-// without account_id).
+// queryAllOutputSchema describes results.Reply (query_all, apply_change,
+// and get_result without account_id).
 const queryAllOutputSchema = `{
   "type": "object",
   "properties": {
-    "tool_name": {"type": "string"},
-    "jmespath": {"type": "string", "description": "The projection applied to every answer."},
+    "summary": {"type": "object", "description": "First: the outcome in one line (text), then its counts.", "properties": {
+      "text": {"type": "string"}, "tool_name": {"type": "string"},
+      "jmespath": {"type": "string", "description": "The projection applied to every answer."},
+      "region": {"type": "string", "description": "The one region of every item, when there is one."},
+      "total": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"},
+      "pending": {"type": "integer"}, "skipped": {"type": "integer", "description": "Targets of a change that never started."},
+      "omitted": {"type": "integer", "description": "Successful targets whose answer is not in this reply."},
+      "listed": {"type": "integer", "description": "How many items results holds, when the budget could not hold one per target (unlisted names the others)."},
+      "result_id": {"type": "string", "description": "Names the stored answers for get_result."},
+      "accounts": {"type": "integer"}, "regions": {"type": "integer"},
+      "concurrency": {"type": "integer"}, "duration_ms": {"type": "integer"}
+    }, "required": ["text", "tool_name", "total", "succeeded", "failed"]},
+    "note": {"type": "string", "description": "What the reply leaves out and how to read it."},
+    "warnings": {"type": "array", "items": {"type": "string"}, "description": "Account sources that failed (their accounts are missing), and accounts two sources both named."},
+    "groups": {"type": "array", "description": "Answers and errors several targets share: the first account named holds it in results, the others say same_as.", "items": {"type": "object", "properties": {
+      "status": {"type": "string"}, "error_code": {"type": "string"}, "count": {"type": "integer"},
+      "accounts": {"type": "array", "items": {"type": "string"}}, "more": {"type": "integer"}
+    }, "required": ["status", "count", "accounts"]}},
     "results": {"type": "array", "items": {"type": "object", "properties": {
       "account_id": {"type": "string"}, "name": {"type": "string"}, "region": {"type": "string"},
-      "status": {"type": "string", "enum": ["success", "error", "pending", "skipped"], "description": "pending: still running when the answer was given; get_result shows it once done. skipped: a target of a change that never started (error says why)."},
-      "data": {"type": "object", "description": "The upstream tools/call result (content, structuredContent, isError), or its projection."},
-      "data_omitted": {"type": "boolean", "description": "The data did not fit the budget; get_result with the summary's result_id reads it."},
+      "status": {"type": "string", "enum": ["success", "error", "pending", "skipped"], "description": "pending: still running when the reply was given; get_result shows it once done. skipped: a target of a change that never started (error says why)."},
+      "data": {"description": "The account's answer: a script's return_value, else the tool's structured content or text (projected by jmespath)."},
+      "same_as": {"type": "string", "description": "The target (account id, or account/region) whose identical answer or error this one shares."},
+      "data_omitted": {"type": "boolean", "description": "The answer did not fit the budget; get_result with the summary's result_id reads it."},
       "bytes": {"type": "integer", "description": "Size of the answer left out."},
       "error": {"type": "string"},
       "error_code": {"type": "string"},
       "duration_ms": {"type": "integer"}
-    }, "required": ["account_id", "name", "region", "status", "duration_ms"]}},
-    "summary": {"type": "object", "properties": {
-      "total": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"},
-      "pending": {"type": "integer"}, "skipped": {"type": "integer", "description": "Targets of a change that never started."},
-      "omitted": {"type": "integer", "description": "Successful entries whose data is not in this answer."},
-      "listed": {"type": "integer", "description": "How many entries results holds, when the budget could not hold them all (the text names every account)."},
-      "result_id": {"type": "string", "description": "Names the stored answers for get_result."},
-      "accounts": {"type": "integer"}, "regions": {"type": "integer"},
-      "concurrency": {"type": "integer"}, "duration_ms": {"type": "integer"}
-    }, "required": ["total", "succeeded", "failed"]},
-    "warnings": {"type": "array", "items": {"type": "string"}, "description": "Account sources that failed (their accounts are missing), and accounts two sources both named."}
+    }, "required": ["account_id", "status"]}},
+    "unlisted": {"type": "object", "description": "Successful targets without an item in results.", "properties": {
+      "count": {"type": "integer"}, "accounts": {"type": "array", "items": {"type": "string"}}, "more": {"type": "integer"}
+    }}
   },
-  "required": ["tool_name", "results", "summary"]
+  "required": ["summary", "results"]
 }`
 
 // invokeQueryAll is query_all for the Lambda bridge: it waits for every

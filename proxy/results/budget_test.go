@@ -32,19 +32,37 @@ func instancesAnswer(n int, fail func(i int) (code, msg string)) *Answer {
 
 func noFailures(int) (string, string) { return "", "" }
 
-// serializedSize is the size of the tool result a client receives.
-func serializedSize(t *testing.T, r *Rendered) int {
+// rendered decodes a reply's JSON, checking it is the reply.
+func rendered(t *testing.T, r *Rendered) Reply {
 	t.Helper()
-	content := []any{map[string]string{"type": "text", "text": r.Text}}
+	var out Reply
+	if err := json.Unmarshal(r.JSON, &out); err != nil {
+		t.Fatalf("reply JSON: %v", err)
+	}
+	if string(Marshal(r.Reply)) != string(r.JSON) {
+		t.Fatal("JSON is not the reply's encoding")
+	}
+	return out
+}
+
+// shown is what a client shows of a reply: a line per link, then its JSON.
+func shown(r *Rendered) int {
+	n := len(r.JSON)
 	for _, l := range r.Links {
-		content = append(content, map[string]string{"type": "resource_link", "uri": l.URI, "name": l.Name, "description": l.Description, "mimeType": "text/plain"})
+		n += linkCost(l)
 	}
-	raw, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 12345, "result": map[string]any{
-		"content": content, "structuredContent": r.Answer, "isError": false}})
-	if err != nil {
-		t.Fatal(err)
+	return n
+}
+
+func groupOf(r Reply, account string) *Group {
+	for i, g := range r.Groups {
+		for _, a := range g.Accounts {
+			if a == account {
+				return &r.Groups[i]
+			}
+		}
 	}
-	return len(raw)
+	return nil
 }
 
 func TestRenderFitsOrganizationScale(t *testing.T) {
@@ -66,15 +84,13 @@ func TestRenderFitsOrganizationScale(t *testing.T) {
 	r := Render(a, RenderOptions{Budget: DefaultBudget, ResultID: id, LinkURI: func(e Entry) string {
 		return "awsmcp://results/" + id + "/" + e.AccountID + "/" + e.Region
 	}})
-	if len(r.Text) > DefaultBudget {
-		t.Errorf("text is %d bytes, over the %d budget", len(r.Text), DefaultBudget)
+	if n := shown(r); n > DefaultBudget {
+		t.Errorf("a client shows %d bytes, over the %d budget", n, DefaultBudget)
 	}
-	if size := serializedSize(t, r); size > 3*DefaultBudget {
-		t.Errorf("serialized result is %d bytes, over 3× the budget", size)
-	}
+	reply := rendered(t, r)
 	for _, e := range a.Results {
-		if !strings.Contains(r.Text, e.AccountID) {
-			t.Errorf("account %s (%s) is not named in the text", e.AccountID, e.Status)
+		if !strings.Contains(string(r.JSON), e.AccountID) {
+			t.Errorf("account %s (%s) is not named", e.AccountID, e.Status)
 		}
 	}
 	var empty []string
@@ -83,52 +99,34 @@ func TestRenderFitsOrganizationScale(t *testing.T) {
 			empty = append(empty, e.AccountID)
 		}
 	}
-	group := fmt.Sprintf("## %d accounts, identical answer: %s\n", len(empty), strings.Join(empty, ", "))
-	if len(empty) < 2 || !strings.Contains(r.Text, group) {
-		t.Errorf("the %d accounts without instances are not one group line %q", len(empty), group)
+	if g := groupOf(reply, empty[0]); len(empty) < 2 || g == nil || g.Count != len(empty) || g.Status != StatusSuccess {
+		t.Errorf("the %d accounts without instances are not one group: %+v", len(empty), g)
 	}
-	if !strings.Contains(r.Text, "- 6 accounts, access_denied: assume role arn:aws:iam::<account>:role/CentralOpsTargetRole") {
-		t.Errorf("identical AccessDenied failures are not one line:\n%s", failedSection(r.Text))
+	if g := groupOf(reply, accts[7].ID); g == nil || g.Count != 6 || g.ErrorCode != "access_denied" {
+		t.Errorf("identical AccessDenied failures are not one group: %+v", g)
 	}
-	if !strings.Contains(r.Text, "- 5 accounts, timeout: timed out after") {
-		t.Errorf("timeouts differing only in duration are not one line:\n%s", failedSection(r.Text))
+	if g := groupOf(reply, accts[11].ID); g == nil || g.Count != 5 || g.ErrorCode != "timeout" {
+		t.Errorf("timeouts differing only in duration are not one group: %+v", g)
 	}
-	if !strings.Contains(r.Text, "Pending (still running; get_result shows them when they finish): "+accts[299].ID) {
-		t.Errorf("the pending account is not listed")
+	if strings.Count(string(r.JSON), "is not authorized to perform") != 1 {
+		t.Errorf("the shared AccessDenied message is written %d times, want once", strings.Count(string(r.JSON), "is not authorized to perform"))
 	}
-	if !strings.Contains(r.Text, `get_result {"result_id": "`+id+`", "account_id": "<id>"}`) || !strings.Contains(r.Text, `"jmespath": "Reservations[].Instances[].[InstanceId, State.Name, InstanceType]"`) {
-		t.Errorf("the text does not say how to read what it left out:\n%.1500s", r.Text)
+	if !strings.Contains(reply.Note, `get_result {"result_id": "`+id+`", "account_id": "<id>"}`) || !strings.Contains(reply.Note, `"jmespath": "Reservations[].Instances[].[InstanceId, State.Name, InstanceType]"`) ||
+		!strings.Contains(reply.Note, "1 target still running") {
+		t.Errorf("the note does not say how to read what was left out: %s", reply.Note)
 	}
-	s := r.Answer.Summary
-	if s.ResultID != id || s.Pending != 1 || s.Omitted == 0 || s.Omitted > s.Succeeded || len(r.Answer.Results) != 300 || s.Listed != 0 {
-		t.Errorf("summary %+v with %d entries", s, len(r.Answer.Results))
+	s := reply.Summary
+	if s.ResultID != id || s.Pending != 1 || s.Omitted == 0 || s.Omitted > s.Succeeded || !strings.HasPrefix(string(r.JSON), `{"summary":{"text":"aws___call_aws: 288 of 300 succeeded`) {
+		t.Errorf("summary %+v, reply starts %.80s", s, r.JSON)
 	}
-	omitted := 0
-	for _, e := range r.Answer.Results {
-		if e.DataOmitted {
-			omitted++
-			if e.Data != nil || e.Bytes == 0 {
-				t.Errorf("omitted entry %+v", e)
-			}
-		}
-	}
-	if omitted != s.Omitted {
-		t.Errorf("%d entries say data_omitted, the summary says %d", omitted, s.Omitted)
-	}
-	if len(r.Links) == 0 {
-		t.Error("no resource links to the answers left out")
+	if len(r.Links) > maxLinks {
+		t.Errorf("%d resource links", len(r.Links))
 	}
 }
 
-func failedSection(text string) string {
-	if i := strings.Index(text, "\nFailed:"); i >= 0 {
-		return text[i:]
-	}
-	return text
-}
-
-// TestRenderNamesEveryAccountOf2000 checks the lists degrade (no sizes)
-// rather than drop accounts when answers are many and large.
+// TestRenderNamesEveryAccountOf2000 checks the reply degrades (no items,
+// a list of names) rather than drop accounts when answers are many and
+// large.
 func TestRenderNamesEveryAccountOf2000(t *testing.T) {
 	t.Parallel()
 	a := &Answer{ToolName: "aws___call_aws"}
@@ -138,39 +136,62 @@ func TestRenderNamesEveryAccountOf2000(t *testing.T) {
 	}
 	a.Count()
 	r := Render(a, RenderOptions{Budget: DefaultBudget, ResultID: NewID()})
-	if len(r.Text) > DefaultBudget {
-		t.Errorf("text is %d bytes", len(r.Text))
+	if shown(r) > DefaultBudget {
+		t.Errorf("reply is %d bytes", shown(r))
 	}
 	for _, e := range a.Results {
-		if !strings.Contains(r.Text, e.AccountID) {
+		if !strings.Contains(string(r.JSON), e.AccountID) {
 			t.Fatalf("account %s is not named", e.AccountID)
 		}
 	}
-	if size := serializedSize(t, r); size > 3*DefaultBudget {
-		t.Errorf("serialized result is %d bytes", size)
-	}
-	if r.Answer.Summary.Listed == 0 || r.Answer.Summary.Listed >= 2000 || r.Answer.Summary.Omitted != 2000 {
-		t.Errorf("summary %+v: want a shortened results list, every answer omitted", r.Answer.Summary)
+	reply := rendered(t, r)
+	if reply.Unlisted == nil || reply.Unlisted.Count != 2000 || reply.Summary.Omitted != 2000 {
+		t.Errorf("summary %+v: want every account unlisted and every answer omitted", reply.Summary)
 	}
 }
 
 func TestRenderShowsEverythingThatFits(t *testing.T) {
 	t.Parallel()
+	envelope := `{"status": "success", "return_value": {"Buckets": [{"Name": "a<b>"}]}, "api_calls": [{"service": "s3", "operation": "ListBuckets", "status": "success", "n_items": 1}]}`
 	a := &Answer{ToolName: "aws___call_aws", Results: []Entry{
 		{AccountID: "222222222222", Name: "prod", Region: "us-east-1", Status: StatusSuccess, Data: textData("{\n    \"Buckets\": []\n}")},
 		{AccountID: "333333333333", Name: "dev", Region: "us-east-1", Status: StatusSuccess, Data: textData(`plain text answer`)},
 		{AccountID: "444444444444", Name: "ops", Region: "us-east-1", Status: StatusError, ErrorCode: "upstream", Error: "upstream answered HTTP 500"},
+		{AccountID: "555555555555", Name: "script", Region: "us-east-1", Status: StatusSuccess,
+			Data: json.RawMessage(`{"content":[{"type":"text","text":` + string(jsonString(envelope)) + `}],"structuredContent":` + envelope + `}`)},
 	}}
 	a.Count()
 	r := Render(a, RenderOptions{Budget: 4096})
-	for _, want := range []string{"## 222222222222 prod\n{\"Buckets\":[]}\n", "## 333333333333 dev\nplain text answer\n",
-		"- 444444444444 ops: upstream: upstream answered HTTP 500", "Every answer is shown (2 accounts)."} {
-		if !strings.Contains(r.Text, want) {
-			t.Errorf("text lacks %q:\n%s", want, r.Text)
+	reply := rendered(t, r)
+	want := []string{`{"Buckets":[]}`, `"plain text answer"`, `{"Buckets":[{"Name":"a<b>"}]}`}
+	for i, w := range want {
+		idx := []int{0, 1, 3}[i]
+		if string(reply.Results[idx].Data) != w {
+			t.Errorf("item %d data %s, want %s", idx, reply.Results[idx].Data, w)
 		}
 	}
-	if r.Answer.Summary.Omitted != 0 || r.Answer.Results[0].Data == nil || r.Answer.Results[1].Data == nil {
-		t.Errorf("small answers left out of the structured content: %+v", r.Answer)
+	if it := reply.Results[2]; it.ErrorCode != "upstream" || it.Error != "upstream answered HTTP 500" {
+		t.Errorf("failure item %+v", it)
+	}
+	if strings.Contains(string(r.JSON), "api_calls") || strings.Contains(string(r.JSON), "return_value") || !strings.Contains(reply.Note, "Every answer is shown (3 accounts") {
+		t.Errorf("a script's envelope in the reply, or the note is wrong:\n%s", r.JSON)
+	}
+	if reply.Summary.Omitted != 0 {
+		t.Errorf("small answers left out: %+v", reply.Summary)
+	}
+}
+
+func TestRenderWritesAnAnswerSharedOnce(t *testing.T) {
+	t.Parallel()
+	a := &Answer{ToolName: "t"}
+	for _, id := range []string{"222222222222", "333333333333", "444444444444"} {
+		a.Results = append(a.Results, Entry{AccountID: id, Name: "n", Region: "us-east-1", Status: StatusSuccess, Data: textData(`{"Reservations": []}`)})
+	}
+	a.Count()
+	reply := rendered(t, Render(a, RenderOptions{Budget: 4096}))
+	if string(reply.Results[0].Data) != `{"Reservations":[]}` || reply.Results[1].SameAs != "222222222222" || reply.Results[2].SameAs != "222222222222" ||
+		reply.Results[1].Data != nil || len(reply.Groups) != 1 || reply.Groups[0].Count != 3 {
+		t.Errorf("reply %+v", reply)
 	}
 }
 
@@ -178,15 +199,16 @@ func TestRenderWithoutStoreAdvisesNarrowing(t *testing.T) {
 	t.Parallel()
 	a := instancesAnswer(40, noFailures)
 	r := Render(a, RenderOptions{Budget: 4096, NotKept: "no results bucket"})
-	if !strings.Contains(r.Text, "cannot be read later (no results bucket): narrow the call") || strings.Contains(r.Text, "get_result") {
-		t.Errorf("text:\n%s", r.Text)
+	reply := rendered(t, r)
+	if !strings.Contains(reply.Note, "cannot be read later (no results bucket): narrow the call") || strings.Contains(string(r.JSON), "get_result") {
+		t.Errorf("note: %s", reply.Note)
 	}
 	if len(r.Links) != 0 {
 		t.Error("links to answers that are not kept")
 	}
 }
 
-func TestRenderStructuredOnlyFitsBudget(t *testing.T) {
+func TestRenderFitsTheLambdaBudget(t *testing.T) {
 	t.Parallel()
 	a := &Answer{ToolName: "aws___call_aws"}
 	for _, acct := range fakeaws.NumberedAccounts(1000) {
@@ -194,13 +216,13 @@ func TestRenderStructuredOnlyFitsBudget(t *testing.T) {
 			Data: textData(fakeaws.PayloadText(acct.ID, 8<<10))})
 	}
 	a.Count()
-	r := Render(a, RenderOptions{Budget: DefaultLambdaBudget, StructuredOnly: true})
-	raw, _ := json.Marshal(r.Answer)
-	if len(raw) > DefaultLambdaBudget || r.Text != "" {
-		t.Errorf("structured answer is %d bytes (text %d)", len(raw), len(r.Text))
+	r := Render(a, RenderOptions{Budget: DefaultLambdaBudget})
+	reply := rendered(t, r)
+	if len(r.JSON) > DefaultLambdaBudget {
+		t.Errorf("reply is %d bytes", len(r.JSON))
 	}
-	if len(r.Answer.Results) != 1000 || r.Answer.Summary.Omitted == 0 || r.Answer.Summary.Omitted == 1000 {
-		t.Errorf("want every account listed, some with data: %d entries, %d omitted", len(r.Answer.Results), r.Answer.Summary.Omitted)
+	if len(reply.Results) != 1000 || reply.Summary.Omitted == 0 || reply.Summary.Omitted == 1000 {
+		t.Errorf("want every account listed, some with data: %d items, %d omitted", len(reply.Results), reply.Summary.Omitted)
 	}
 }
 
@@ -208,12 +230,12 @@ func TestRenderMultiRegionLabels(t *testing.T) {
 	t.Parallel()
 	a := &Answer{ToolName: "t"}
 	for _, region := range []string{"us-east-1", "eu-west-1"} {
-		a.Results = append(a.Results, Entry{AccountID: "222222222222", Name: "prod", Region: region, Status: StatusPending})
+		a.Results = append(a.Results, Entry{AccountID: "222222222222", Name: "prod", Region: region, Status: StatusError, ErrorCode: "timeout", Error: "timed out"})
 	}
 	a.Count()
-	r := Render(a, RenderOptions{Budget: 2048, ResultID: NewID()})
-	if !strings.Contains(r.Text, "222222222222/us-east-1, 222222222222/eu-west-1") || !strings.Contains(r.Text, "2 pending") {
-		t.Errorf("text:\n%s", r.Text)
+	reply := rendered(t, Render(a, RenderOptions{Budget: 2048, ResultID: NewID()}))
+	if g := reply.Groups; len(g) != 1 || strings.Join(g[0].Accounts, ",") != "222222222222/us-east-1,222222222222/eu-west-1" || reply.Results[1].SameAs != "222222222222/us-east-1" {
+		t.Errorf("reply %+v", reply)
 	}
 }
 

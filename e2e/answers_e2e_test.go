@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,11 +28,57 @@ type budgetedOutput struct {
 		Bytes       int             `json:"bytes"`
 		Error       string          `json:"error"`
 		ErrorCode   string          `json:"error_code"`
+		SameAs      string          `json:"same_as"`
 	} `json:"results"`
 	Summary struct {
+		Text                                       string `json:"text"`
 		Total, Succeeded, Failed, Pending, Omitted int
 		ResultID                                   string `json:"result_id"`
 	} `json:"summary"`
+	Note   string `json:"note"`
+	Groups []struct {
+		Status   string   `json:"status"`
+		Count    int      `json:"count"`
+		Accounts []string `json:"accounts"`
+	} `json:"groups"`
+}
+
+// sameJSON reports whether two JSON texts hold the same value (the wire
+// escapes <, > and & in structured content, not in text).
+func sameJSON(a, b string) bool {
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return false
+	}
+	ra, _ := json.Marshal(va)
+	rb, _ := json.Marshal(vb)
+	return string(ra) == string(rb)
+}
+
+// answerOf is an upstream text as an entry's data carries it: JSON
+// compacted, anything else a JSON string.
+func answerOf(text string) string {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(text)) == nil {
+		return b.String()
+	}
+	raw, _ := json.Marshal(text)
+	return string(raw)
+}
+
+// pageOf decodes a get_result page: its answer (data, or a text slice).
+func pageOf(t *testing.T, res *mcp.CallToolResult) (answer string, status string) {
+	t.Helper()
+	var page struct {
+		Status string          `json:"status"`
+		Data   json.RawMessage `json:"data"`
+		Text   string          `json:"text"`
+	}
+	structured(t, res, &page)
+	if page.Data != nil {
+		return string(page.Data), page.Status
+	}
+	return page.Text, page.Status
 }
 
 var describeInstances = map[string]any{"cli_command": "aws ec2 describe-instances"}
@@ -52,12 +99,12 @@ func TestAnswersFitTheBudgetAtOrganizationScale(t *testing.T) {
 		t.Fatalf("query_all failed: %.500s", text(res))
 	}
 	t.Logf("300 accounts: tool result %d bytes on the wire, text %d bytes", wire, len(firstText(res)))
-	if wire > 96<<10 || len(firstText(res)) > 32<<10 {
+	if wire > 96<<10 || len(firstText(res)) > 32<<10 || !sameJSON(firstText(res), string(res.RawStructuredContent)) {
 		t.Errorf("tool result %d bytes (text %d): want ≤ 96 KiB and text ≤ 32 KiB", wire, len(firstText(res)))
 	}
 	var out budgetedOutput
 	structured(t, res, &out)
-	if out.Summary.Total != 300 || out.Summary.Succeeded != 300 || out.Summary.ResultID == "" || len(out.Results) != 300 {
+	if out.Summary.Total != 300 || out.Summary.Succeeded != 300 || out.Summary.ResultID == "" {
 		t.Fatalf("summary %+v with %d entries", out.Summary, len(out.Results))
 	}
 	var empty []string
@@ -69,27 +116,30 @@ func TestAnswersFitTheBudgetAtOrganizationScale(t *testing.T) {
 			empty = append(empty, a.ID)
 		}
 	}
-	if group := fmt.Sprintf("## %d accounts, identical answer: %s\n{\"Reservations\":[]}\n", len(empty), strings.Join(empty, ", ")); !strings.Contains(firstText(res), group) {
-		t.Errorf("the %d accounts without instances are not one group:\n%.3000s", len(empty), firstText(res))
+	grouped := false
+	for _, g := range out.Groups {
+		grouped = grouped || (g.Count == len(empty) && strings.Join(g.Accounts, ",") == strings.Join(empty, ","))
 	}
-	omitted := 0
-	for _, r := range out.Results {
-		if r.DataOmitted {
-			omitted++
-		}
+	if !grouped || strings.Count(firstText(res), `{"Reservations":[]}`) != 1 {
+		t.Errorf("the %d accounts without instances are not one group written once:\n%.3000s", len(empty), firstText(res))
 	}
-	if omitted == 0 || omitted != out.Summary.Omitted {
-		t.Errorf("%d entries data_omitted, summary says %d", omitted, out.Summary.Omitted)
+	if out.Summary.Omitted == 0 || !strings.Contains(out.Note, "get_result") {
+		t.Errorf("summary %+v, note %q: want answers left out and how to read them", out.Summary, out.Note)
 	}
 
 	t.Run("get_result returns each account's answer byte for byte, as a direct query does", func(t *testing.T) {
 		for _, a := range stack.Accounts {
 			stored := p.call(t, "get_result", map[string]any{"result_id": out.Summary.ResultID, "account_id": a.ID})
 			direct := p.call(t, "query", map[string]any{"account_id": a.ID, "tool_name": "aws___call_aws", "arguments": describeInstances})
-			if stored.IsError || direct.IsError || firstText(stored) != firstText(direct) {
-				t.Fatalf("account %s: get_result (%d bytes) differs from query (%d bytes): %.200s", a.ID, len(firstText(stored)), len(firstText(direct)), text(stored))
+			var q struct {
+				Data json.RawMessage `json:"data"`
 			}
-			if firstText(stored) != fakeaws.DescribeInstances(a.ID, "us-east-1") {
+			structured(t, direct, &q)
+			got, _ := pageOf(t, stored)
+			if stored.IsError || direct.IsError || got != string(q.Data) {
+				t.Fatalf("account %s: get_result (%d bytes) differs from query (%d bytes): %.200s", a.ID, len(got), len(q.Data), text(stored))
+			}
+			if got != answerOf(fakeaws.DescribeInstances(a.ID, "us-east-1")) {
 				t.Fatalf("account %s: get_result is not what the upstream sent", a.ID)
 			}
 		}
@@ -103,7 +153,7 @@ func TestAnswersFitTheBudgetAtOrganizationScale(t *testing.T) {
 				break
 			}
 		}
-		want := fakeaws.DescribeInstances(big, "us-east-1")
+		want := answerOf(fakeaws.DescribeInstances(big, "us-east-1"))
 		var got strings.Builder
 		offset, pages := 0, 0
 		for {
@@ -117,12 +167,13 @@ func TestAnswersFitTheBudgetAtOrganizationScale(t *testing.T) {
 			if meta.Offset != offset || meta.Bytes != len(want) || len(firstText(page)) > 4096 {
 				t.Fatalf("page at %d: %+v, %d bytes", offset, meta, len(firstText(page)))
 			}
-			got.WriteString(firstText(page))
+			part, _ := pageOf(t, page)
+			got.WriteString(part)
 			pages++
 			if meta.NextOffset == nil {
 				break
 			}
-			if !strings.Contains(text(page), fmt.Sprintf(`"offset": %d`, *meta.NextOffset)) {
+			if !strings.Contains(text(page), fmt.Sprintf(`\"offset\": %d`, *meta.NextOffset)) {
 				t.Errorf("page does not say how to read the next one: %s", text(page))
 			}
 			offset = *meta.NextOffset
@@ -187,8 +238,8 @@ func TestAnswerBeforeTheClientGivesUp(t *testing.T) {
 			t.Errorf("entry %s is %s", r.AccountID, r.Status)
 		}
 	}
-	if !strings.Contains(text(res), "Pending (still running; get_result shows them when they finish): "+slow) {
-		t.Errorf("the text does not name the pending account:\n%s", text(res))
+	if !strings.Contains(out.Note, "1 target still running (status pending); get_result") || !strings.Contains(firstText(res), `{"account_id":"`+slow+`","name":"acct-012","region":"us-east-1","status":"pending"`) {
+		t.Errorf("the reply does not name the pending account:\n%s", text(res))
 	}
 
 	// The slow account goes on in the background; its answer lands in the
@@ -196,10 +247,10 @@ func TestAnswerBeforeTheClientGivesUp(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		again := p.call(t, "get_result", map[string]any{"result_id": out.Summary.ResultID, "account_id": slow})
-		var one struct{ Status string }
-		structured(t, again, &one)
+		answer, status := pageOf(t, again)
+		one := struct{ Status string }{status}
 		if one.Status == "success" {
-			if callerAccount(t, mustToolResult(t, firstText(again))) != slow {
+			if callerAccount(t, json.RawMessage(answer)) != slow {
 				t.Errorf("stored answer %s", firstText(again))
 			}
 			break
@@ -215,16 +266,6 @@ func TestAnswerBeforeTheClientGivesUp(t *testing.T) {
 	if final.Summary.Succeeded != 20 || final.Summary.Pending != 0 {
 		t.Errorf("the stored result's summary is %+v, want 20 succeeded", final.Summary)
 	}
-}
-
-// mustToolResult wraps an answer text as the upstream's tools/call result.
-func mustToolResult(t *testing.T, text string) json.RawMessage {
-	t.Helper()
-	raw, err := json.Marshal(map[string]any{"content": []map[string]string{{"type": "text", "text": text}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 // TestBadBudgetArgumentsCallNothing: invalid jmespath, unknown result_id,
@@ -284,24 +325,27 @@ func TestQueryCutsLongAnswers(t *testing.T) {
 	if res.IsError || len(firstText(res)) > 8<<10 || wire > 24<<10 {
 		t.Fatalf("query answered %d bytes of text, %d on the wire: %.200s", len(firstText(res)), wire, text(res))
 	}
-	id, _ := res.Meta.AdditionalFields["result_id"].(string)
-	want := fakeaws.PayloadText(acct, 50<<10)
-	cut := strings.Index(firstText(res), "\n… cut at byte ")
-	if cut < 0 || !strings.HasPrefix(want, firstText(res)[:cut]) || !strings.Contains(text(res), `get_result {"account_id":"`+acct+`","offset":`+fmt.Sprint(cut)) {
-		t.Fatalf("cut answer does not say how to read on:\n%s", text(res)[max(0, cut-100):])
+	var reply struct {
+		ResultID    string `json:"result_id"`
+		DataOmitted bool   `json:"data_omitted"`
+		Bytes       int    `json:"bytes"`
+		Part        string `json:"part"`
+		NextOffset  *int   `json:"next_offset"`
+		Note        string `json:"note"`
 	}
-	rest := p.call(t, "get_result", map[string]any{"result_id": id, "account_id": acct, "offset": cut, "max_bytes": 64 << 10})
-	if firstText(res)[:cut]+firstText(rest) != want {
+	structured(t, res, &reply)
+	want := answerOf(fakeaws.PayloadText(acct, 50<<10))
+	if !reply.DataOmitted || reply.Bytes != len(want) || reply.NextOffset == nil || !strings.HasPrefix(want, reply.Part) ||
+		!strings.Contains(reply.Note, `get_result {"account_id":"`+acct+`","offset":`+fmt.Sprint(*reply.NextOffset)) {
+		t.Fatalf("cut answer does not say how to read on: %.600s", firstText(res))
+	}
+	rest := p.call(t, "get_result", map[string]any{"result_id": reply.ResultID, "account_id": acct, "offset": *reply.NextOffset, "max_bytes": 64 << 10})
+	if tail, _ := pageOf(t, rest); reply.Part+tail != want {
 		t.Errorf("the two parts do not make the answer")
 	}
-	var links int
-	for _, c := range res.Content {
-		if l, ok := c.(mcp.ResourceLink); ok && l.URI == fmt.Sprintf("awsmcp://results/%s/%s/us-east-1", id, acct) {
-			links++
-		}
-	}
-	if links != 1 {
-		t.Errorf("want one resource link to the stored answer, got %d", links)
+	raw := p.call(t, "get_result", map[string]any{"result_id": reply.ResultID, "account_id": acct, "raw": true, "max_bytes": 256 << 10})
+	if envelope, _ := pageOf(t, raw); !strings.Contains(envelope, `"content"`) {
+		t.Errorf("raw does not read the upstream's result: %.300s", envelope)
 	}
 }
 
@@ -333,7 +377,7 @@ func TestStoredAnswersAreResources(t *testing.T) {
 	parts := strings.Split(link.URI, "/")
 	account := parts[len(parts)-2]
 	tc, ok := read.Contents[0].(mcp.TextResourceContents)
-	if !ok || tc.Text != fakeaws.DescribeInstances(account, "us-east-1") || tc.MIMEType != "application/json" {
+	if !ok || tc.Text != answerOf(fakeaws.DescribeInstances(account, "us-east-1")) || tc.MIMEType != "application/json" || link.Size == nil || int(*link.Size) != len(tc.Text) {
 		t.Errorf("resource %s: %+v", link.URI, read.Contents[0])
 	}
 	if _, err := p.client.ReadResource(ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "awsmcp://results/r-aaaaaaaaaaaaaaaaaaaa/" + account + "/us-east-1"}}); err == nil || !strings.Contains(err.Error(), "unknown") {
@@ -446,11 +490,7 @@ func TestScriptFanoutAtOrganizationScale(t *testing.T) {
 	var ids []string
 	var po budgetedOutput
 	structured(t, projected, &po)
-	var data struct {
-		Content []struct{ Text string } `json:"content"`
-	}
-	json.Unmarshal(po.Results[0].Data, &data)
-	if len(po.Results) != 1 || len(data.Content) != 1 || json.Unmarshal([]byte(data.Content[0].Text), &ids) != nil ||
+	if len(po.Results) != 1 || json.Unmarshal(po.Results[0].Data, &ids) != nil ||
 		strings.Join(ids, ",") != strings.Join(fakeaws.InstanceIDs(stack.Accounts[0].ID), ",") {
 		t.Errorf("projected %s, want the instance ids", text(projected))
 	}

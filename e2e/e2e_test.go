@@ -92,8 +92,12 @@ func TestStdioEndToEnd(t *testing.T) {
 		if !strings.Contains(text(res), `"Account":"`+acct.ID+`"`) {
 			t.Errorf("result does not name the account: %s", text(res))
 		}
-		if res.Meta == nil || res.Meta.AdditionalFields["account_id"] != acct.ID {
-			t.Errorf("result _meta does not attribute the account: %+v", res.Meta)
+		var reply struct {
+			AccountID string `json:"account_id"`
+			Status    string `json:"status"`
+		}
+		if structured(t, res, &reply); reply.AccountID != acct.ID || reply.Status != "success" || !sameJSON(firstText(res), string(res.RawStructuredContent)) {
+			t.Errorf("the answer is not attributed to the account, or its text is not its structured content: %s", firstText(res))
 		}
 	})
 

@@ -287,16 +287,13 @@ type queryAllOutput struct {
 	Warnings []string `json:"warnings"`
 }
 
-// callerAccount extracts the "Account" an sts get-caller-identity answer names.
+// callerAccount extracts the "Account" an sts get-caller-identity answer
+// names: the answer itself, as an entry's data carries it.
 func callerAccount(t *testing.T, data json.RawMessage) string {
 	t.Helper()
-	var res mcp.CallToolResult
-	if err := json.Unmarshal(data, &res); err != nil {
-		t.Fatalf("data %s: %v", data, err)
-	}
 	var id struct{ Account string }
-	if err := json.Unmarshal([]byte(text(&res)), &id); err != nil {
-		t.Fatalf("caller identity %q: %v", text(&res), err)
+	if err := json.Unmarshal(data, &id); err != nil || id.Account == "" {
+		t.Fatalf("caller identity %s: %v", data, err)
 	}
 	return id.Account
 }

@@ -118,7 +118,9 @@ func (s *Service) render(a *results.Answer, budget int, links bool) *results.Ren
 // text is the same bytes (as the MCP specification recommends: a client
 // shows the model one of the two), then the links.
 func jsonResult(raw []byte, links ...results.Link) *mcp.CallToolResult {
-	out := &mcp.CallToolResult{RawStructuredContent: raw, Content: []mcp.Content{mcp.NewTextContent(string(raw))}}
+	// StructuredContent too: mcp-go copies results (a task's) without
+	// their raw bytes.
+	out := &mcp.CallToolResult{RawStructuredContent: raw, StructuredContent: json.RawMessage(raw), Content: []mcp.Content{mcp.NewTextContent(string(raw))}}
 	for _, l := range links {
 		link := mcp.NewResourceLink(l.URI, l.Name, l.Description, l.MIMEType)
 		size := int64(l.Size)

@@ -78,8 +78,18 @@ func Render(a *Answer, opts RenderOptions) *Rendered {
 			break
 		}
 	}
-	if l.level <= 1 {
+	if l.level <= levelCompact {
 		l.choose()
+		// Where answers are left out, compact items may make room for more.
+		if l.level == levelFull && l.omitted() > 0 {
+			full := l.shown()
+			l.level = levelCompact
+			l.choose()
+			if l.shown() <= full {
+				l.level = levelFull
+				l.choose()
+			}
+		}
 	}
 	reply := l.build()
 	if l.level == maxLevel {
@@ -215,9 +225,34 @@ func (l *layout) size(r *Reply) int {
 	return n
 }
 
+// shown and omitted count the targets whose answer the reply shows or
+// leaves out.
+func (l *layout) shown() int {
+	n := 0
+	for _, u := range l.units {
+		if u.shown {
+			n += len(u.members)
+		}
+	}
+	return n
+}
+
+func (l *layout) omitted() int {
+	n := 0
+	for _, u := range l.units {
+		if !u.shown {
+			n += len(u.members)
+		}
+	}
+	return n
+}
+
 // choose marks which answers the reply shows: groups first (largest
 // first), then single answers in account order, while the budget lasts.
 func (l *layout) choose() {
+	for _, u := range l.units {
+		u.shown = false
+	}
 	order := make([]*unit, len(l.units))
 	copy(order, l.units)
 	sort.SliceStable(order, func(i, j int) bool { return len(order[i].members) > len(order[j].members) })

@@ -56,10 +56,7 @@ func TestAgentCoreRuntimePreset(t *testing.T) {
 	}
 	acct := stack.Accounts[1].ID
 	page := viaB.call(t, "tools/call", map[string]any{"name": "get_result", "arguments": map[string]any{"result_id": out.Summary.ResultID, "account_id": acct, "max_bytes": 64 << 10}})
-	var text struct {
-		Content []struct{ Text string } `json:"content"`
-	}
-	if page.Error != nil || json.Unmarshal(page.Result, &text) != nil || len(text.Content) == 0 || text.Content[0].Text != fakeaws.PayloadText(acct, 20<<10) {
+	if page.Error != nil || rpcPage(page.Result) != answerOf(fakeaws.PayloadText(acct, 20<<10)) {
 		t.Errorf("get_result through the second microVM: %.300s", page)
 	}
 	if reply := runtimeSession(a.rawSessionless(""), session).call(t, "tools/list", nil); reply.HTTPStatus != http.StatusUnauthorized {

@@ -275,6 +275,7 @@ type queryAllOutput struct {
 		Data       json.RawMessage `json:"data"`
 		Error      string          `json:"error"`
 		ErrorCode  string          `json:"error_code"`
+		SameAs     string          `json:"same_as"`
 		DurationMS *int64          `json:"duration_ms"`
 	} `json:"results"`
 	Summary struct {
@@ -291,14 +292,36 @@ type queryAllOutput struct {
 // names: the answer itself, as an entry's data carries it.
 func callerAccount(t *testing.T, data json.RawMessage) string {
 	t.Helper()
-	var id struct{ Account string }
-	if err := json.Unmarshal(data, &id); err != nil || id.Account == "" {
+	var id struct {
+		Account string
+		Content []struct{ Text string } // the seed's events answer the upstream's whole result
+	}
+	err := json.Unmarshal(data, &id)
+	if err == nil && id.Account == "" && len(id.Content) == 1 {
+		err = json.Unmarshal([]byte(id.Content[0].Text), &id)
+	}
+	if err != nil || id.Account == "" {
 		t.Fatalf("caller identity %s: %v", data, err)
 	}
 	return id.Account
 }
 
 var callerIdentity = map[string]any{"cli_command": "aws sts get-caller-identity"}
+
+// rpcPage is the answer a raw get_result reply's page holds.
+func rpcPage(result json.RawMessage) string {
+	var res struct {
+		StructuredContent struct {
+			Data json.RawMessage `json:"data"`
+			Text string          `json:"text"`
+		} `json:"structuredContent"`
+	}
+	_ = json.Unmarshal(result, &res)
+	if res.StructuredContent.Data != nil {
+		return string(res.StructuredContent.Data)
+	}
+	return res.StructuredContent.Text
+}
 
 // newStack starts fakes with n numbered accounts and stops them with the test.
 func newStack(t *testing.T, n int) *fakeaws.Stack {

@@ -488,7 +488,7 @@ func TestTeamServerStatelessBehindALoadBalancer(t *testing.T) {
 	for _, srv := range []*teamServer{a, b, front} {
 		c := srv.connect(t, aliceToken)
 		page := callTool(t, c, "get_result", map[string]any{"result_id": out.Summary.ResultID, "account_id": acct, "max_bytes": 64 << 10})
-		if page.IsError || firstText(page) != fakeaws.PayloadText(acct, 20<<10) {
+		if got, _ := pageOf(t, page); page.IsError || got != answerOf(fakeaws.PayloadText(acct, 20<<10)) {
 			t.Errorf("get_result through %s: %.200s", srv.URL, text(page))
 		}
 	}

@@ -304,7 +304,11 @@ func TestBadBudgetArgumentsCallNothing(t *testing.T) {
 	}
 	// A real result, then an offset past its end.
 	res := p.call(t, "query", map[string]any{"account_id": acct, "tool_name": "aws___call_aws", "arguments": callerIdentity})
-	id, _ := res.Meta.AdditionalFields["result_id"].(string)
+	var q struct {
+		ResultID string `json:"result_id"`
+	}
+	structured(t, res, &q)
+	id := q.ResultID
 	past := p.call(t, "get_result", map[string]any{"result_id": id, "account_id": acct, "offset": 1 << 20})
 	if !past.IsError || !strings.Contains(text(past), "past the end") {
 		t.Errorf("offset past the end: %s", text(past))

@@ -288,13 +288,15 @@ func TestLambdaAnswersFitAndLandInTheBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(bucket.Close)
-	s3env := []string{accountsEnv(stack), "AWS_MCP_CONCURRENCY=64", "AWS_ENDPOINT_URL_S3=" + bucket.URL, "AWS_MCP_RESULTS_BUCKET=bridge-results"}
+	// The invocation budget is not the subject here (TestLambdaBudget...
+	// is): a loaded machine must not turn answers into timeouts.
+	s3env := []string{accountsEnv(stack), "AWS_MCP_CONCURRENCY=64", "AWS_MCP_INVOCATION_BUDGET=5m", "AWS_ENDPOINT_URL_S3=" + bucket.URL, "AWS_MCP_RESULTS_BUCKET=bridge-results"}
 	const target = "bridge-lambda___"
 	args := map[string]any{"tool_name": "aws___call_aws", "arguments": map[string]any{"cli_command": "aws s3api list-buckets"}}
 
 	t.Run("without a bucket the answer says the data is not kept", func(t *testing.T) {
-		f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=64")
-		out := f.invoke(t, target+"query_all", args, 60*time.Second)
+		f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_CONCURRENCY=64", "AWS_MCP_INVOCATION_BUDGET=5m")
+		out := f.invoke(t, target+"query_all", args, 5*time.Minute)
 		var got budgetedOutput
 		if err := json.Unmarshal(out.Response, &got); err != nil {
 			t.Fatalf("response %.300s: %v", out.Response, err)
@@ -309,7 +311,7 @@ func TestLambdaAnswersFitAndLandInTheBucket(t *testing.T) {
 	})
 
 	f := startBootstrap(t, stack, s3env...)
-	out := f.invoke(t, target+"query_all", args, 60*time.Second)
+	out := f.invoke(t, target+"query_all", args, 5*time.Minute)
 	var got budgetedOutput
 	if err := json.Unmarshal(out.Response, &got); err != nil {
 		t.Fatalf("response %.300s (error %s): %v", out.Response, out.Error, err)
@@ -319,7 +321,7 @@ func TestLambdaAnswersFitAndLandInTheBucket(t *testing.T) {
 		t.Fatalf("%d bytes, %d entries, summary %+v", len(out.Response), len(got.Results), got.Summary)
 	}
 	for i, r := range got.Results {
-		if r.AccountID != stack.Accounts[i].ID || (r.Data == nil) != r.DataOmitted {
+		if r.AccountID != stack.Accounts[i].ID || (r.Data == nil) != (r.DataOmitted || r.SameAs != "") {
 			t.Fatalf("entry %d: %+v", i, r)
 		}
 	}
@@ -338,10 +340,10 @@ func TestLambdaAnswersFitAndLandInTheBucket(t *testing.T) {
 		acct := stack.Accounts[i].ID
 		res := other.invoke(t, target+"get_result", map[string]any{"result_id": got.Summary.ResultID, "account_id": acct}, 10*time.Second)
 		var page struct {
-			Status string `json:"status"`
-			Text   string `json:"text"`
+			Status string          `json:"status"`
+			Data   json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(res.Response, &page); err != nil || page.Status != "success" || page.Text != fakeaws.PayloadText(acct, 8<<10) {
+		if err := json.Unmarshal(res.Response, &page); err != nil || page.Status != "success" || string(page.Data) != answerOf(fakeaws.PayloadText(acct, 8<<10)) {
 			t.Errorf("get_result of %s through another process: %.300s (error %s)", acct, res.Response, res.Error)
 		}
 	}
@@ -437,4 +439,28 @@ func (f *lambdaFixture) timedQueryAll(t *testing.T, args map[string]any) (fanout
 		t.Fatalf("response %.300s: %v", out.Response, err)
 	}
 	return got, took
+}
+
+// TestLambdaBridgeAssumesEachRoleOnce: a warm bridge runs every fan-out,
+// whatever its tool, in each account's one fan-out session: a script
+// fan-out then a list_regions fan-out over 20 accounts assume 20 roles.
+func TestLambdaBridgeAssumesEachRoleOnce(t *testing.T) {
+	t.Parallel()
+	stack := newTodayStack(t, 20)
+	f := startBootstrap(t, stack, accountsEnv(stack), "AWS_MCP_INVOCATION_BUDGET=5m")
+	const target = "bridge-lambda___"
+	for _, args := range []map[string]any{
+		{"tool_name": "aws___run_script", "arguments": scriptArgs(describeInstancesScript)},
+		{"tool_name": "aws___list_regions", "arguments": map[string]any{}},
+	} {
+		out := f.invoke(t, target+"query_all", args, 5*time.Minute)
+		var got budgetedOutput
+		if err := json.Unmarshal(out.Response, &got); err != nil || got.Summary.Succeeded != 20 {
+			t.Fatalf("query_all of %s: %.300s (error %s)", args["tool_name"], out.Response, out.Error)
+		}
+	}
+	// One more for the upstream's tool list (read once, through one account).
+	if n := stack.STS.AssumeRoleCount(""); n > 21 {
+		t.Errorf("%d AssumeRole calls for two fan-outs over 20 accounts, want 20 (and one for the tool list)", n)
+	}
 }

@@ -226,7 +226,7 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	if c.change {
 		policy = s.changePolicy(acc)
 	} else {
-		policy = s.policyFor(acc, c.tool, c.fanout)
+		policy = s.policyFor(acc, c.fanout)
 	}
 	var data json.RawMessage
 	var script *taskState

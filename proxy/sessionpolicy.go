@@ -104,16 +104,18 @@ func SecretAllowPolicy() string {
 // policy that would bound the call.
 var ErrNoSessionPolicy = errors.New("cannot bound this call")
 
-// policyFor returns the session policy of a call of tool in an account
-// with access acc. Fan-outs of an IAM-bounded tool run in a fan-out
-// session: the managed read-only policy plus the secret deny, unless write
+// policyFor returns the session policy of a call in an account with
+// access acc. Every call of a fan-out, whatever its tool, runs in the
+// account's one fan-out session: the managed read-only policy plus the secret deny, unless write
 // fan-out is allowed (the role's permissions, still without the secret
 // reads) or secret fan-out is (the secret reads allowed beside the
 // read-only policy, instead of denied). Every other call keeps the
 // account's mode: read-only access passes the managed read-only policy.
-func (s *Service) policyFor(acc Access, tool string, fanout bool) SessionPolicy {
+func (s *Service) policyFor(acc Access, fanout bool) SessionPolicy {
 	p := SessionPolicy{ReadOnly: acc.ReadOnly}
-	if !fanout || !iamBounded(tool) {
+	// One session for every tool: a warm process assumes no role again for
+	// a second fan-out of another tool.
+	if !fanout {
 		return p
 	}
 	switch {
@@ -135,7 +137,7 @@ func (s *Service) signingPolicy(ctx context.Context, a accounts.Account, tool st
 		return SessionPolicy{}
 	}
 	acc, _ := s.access(ctx, a)
-	return s.policyFor(acc, tool, fanout)
+	return s.policyFor(acc, fanout)
 }
 
 // FanoutPolicy is the session policy a query_all of aws___run_script

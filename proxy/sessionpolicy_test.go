@@ -62,11 +62,11 @@ func TestPolicyForFanouts(t *testing.T) {
 		{"read-only caller with write fan-out", Config{}, Access{ReadOnly: true, AllowWriteFanout: true}, RunScriptTool, true, SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}},
 		{"query", Config{}, Access{}, RunScriptTool, false, SessionPolicy{}},
 		{"query, read-only", Config{}, Access{ReadOnly: true}, RunScriptTool, false, SessionPolicy{ReadOnly: true}},
-		{"documentation fan-out", Config{}, Access{}, "aws___search_documentation", true, SessionPolicy{}},
+		{"documentation fan-out: the same fan-out session", Config{}, Access{}, "aws___search_documentation", true, SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}},
 	}
 	for _, tt := range tests {
 		s := New(tt.cfg, nil, nil, nil, nil)
-		if got := s.policyFor(tt.acc, tt.tool, tt.fanout); got != tt.want {
+		if got := s.policyFor(tt.acc, tt.fanout); got != tt.want {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
 		}
 	}

@@ -43,6 +43,7 @@ func normalize(stack *fakeaws.Stack, s string) string {
 	s = strings.ReplaceAll(s, stack.STSURL, "<STS_URL>")
 	s = regexp.MustCompile(`"duration_ms": \d+`).ReplaceAllString(s, `"duration_ms": 0`)
 	s = regexp.MustCompile(`in [0-9.]+(ms|µs|s)`).ReplaceAllString(s, "in <T>")
+	s = regexp.MustCompile(`regions?, [0-9.]+(ms|µs|s)\)`).ReplaceAllString(s, "regions, <T>)")
 	s = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:<PORT>")
 	return s
 }
@@ -130,7 +131,7 @@ func TestCallCommand(t *testing.T) {
 	// --budget prints what an MCP client would receive; --jmespath projects.
 	out, _, _ = runCLI(t, stack, env, "call", "--all", "--budget", "2KiB", "--jmespath", "Arn", "aws___call_aws", "cli_command=aws sts get-caller-identity")
 	if !strings.Contains(out, `"arn:aws:sts::222222222222:assumed-role/CentralOpsTargetRole/Bridge-222222222222"`) ||
-		!strings.Contains(out, `jmespath "Arn"`) || !strings.Contains(out, "Failed:") || len(out) > 2<<10+1 {
+		!strings.Contains(out, `jmespath \"Arn\"`) || !strings.Contains(out, `"error_code":"access_denied"`) || len(out) > 2<<10+1 {
 		t.Errorf("budgeted, projected call: %q", out)
 	}
 	out, _, code = runCLI(t, stack, env, "call", "--account", "222222222222", "--jmespath", "Regions[0]", "aws___list_regions")

@@ -208,7 +208,9 @@ func TestTeamServerCancellationsBelongToTheirCaller(t *testing.T) {
 		for got := range answers {
 			checkOwn(t, got.who, fanout(t, got.reply), f.a)
 		}
-		if reply := <-bDone; reply.Error == nil && fanout(t, reply).Summary.Succeeded == len(f.b) {
+		// A cancelled request gets no answer (MCP: the receiver does not
+		// respond to it), and never a full one.
+		if reply := <-bDone; reply.Error == nil && len(reply.Result) > 0 && fanout(t, reply).Summary.Succeeded == len(f.b) {
 			t.Errorf("B's own cancelled request answered in full: %s", reply)
 		}
 		if n := f.stack.MCP.Aborted(); n > len(f.b) {
@@ -471,5 +473,31 @@ func TestTeamServerManyCallersKeepTheirOwn(t *testing.T) {
 			})
 		}
 		wg.Wait()
+	})
+}
+
+// TestTeamServerCancelsEveryRequestOfItsCallerWithTheId: two requests of
+// one caller in flight with the same id (sessionless, where ids need not
+// be unique) are both cancelled by that caller's notifications/cancelled;
+// mcp-go alone would keep, and cancel, only the later one.
+func TestTeamServerCancelsEveryRequestOfItsCallerWithTheId(t *testing.T) {
+	t.Parallel()
+	eachMode(t, func(t *testing.T, stateless bool) {
+		f := newIsolation(t, stateless)
+		release := f.stack.MCP.Hold()
+		defer release()
+		a := f.srv.rawSessionless(f.tokenA)
+		done := make(chan rpcReply, 2)
+		for range 2 {
+			go func() { done <- a.callID(t, 7, "tools/call", map[string]any{"name": "query_all", "arguments": whoAmI}) }()
+		}
+		waitUntil(t, func() bool { return f.stack.MCP.Inflight() == 2*len(f.a) })
+		if code := a.notify(t, "notifications/cancelled", map[string]any{"requestId": 7}); code != http.StatusAccepted {
+			t.Errorf("notifications/cancelled answered HTTP %d, want 202", code)
+		}
+		waitUntil(t, func() bool { return f.stack.MCP.Aborted() == 2*len(f.a) })
+		release()
+		<-done
+		<-done
 	})
 }

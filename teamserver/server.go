@@ -77,6 +77,7 @@ type Server struct {
 	handler  http.Handler
 	sessions *callerSessions
 	owners   *owners
+	requests *inflight
 
 	draining atomic.Bool
 	// inflight counts the POSTs being served (the calls a drain waits for).
@@ -101,7 +102,7 @@ func New(cfg Config, mcpServer *server.MCPServer, verifier *Verifier, identity I
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, verifier: verifier, identity: identity, sessions: newCallerSessions(), owners: newOwners()}
+	s := &Server{cfg: cfg, verifier: verifier, identity: identity, sessions: newCallerSessions(), owners: newOwners(), requests: newInflight()}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	opts := []server.StreamableHTTPOption{
 		server.WithEndpointPath(EndpointPath),
@@ -136,7 +137,7 @@ func New(cfg Config, mcpServer *server.MCPServer, verifier *Verifier, identity I
 	}
 	// The token is checked before the body is read: a stranger's slow body
 	// holds nothing, and is not a call the drain waits for.
-	mux.Handle(EndpointPath, s.authenticate(s.gate(s.limitBody(s.isolate(s.mcp)))))
+	mux.Handle(EndpointPath, s.authenticate(s.gate(s.limitBody(s.isolate(s.cancellable(s.mcp))))))
 	s.handler = mux
 	return s
 }

@@ -135,7 +135,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 // content, or with asJSON the structured content (the whole result when
 // there is none).
 func printToolResult(w io.Writer, res *mcp.CallToolResult, asJSON bool) error {
-	if len(res.RawStructuredContent) > 0 {
+	if len(res.RawStructuredContent) > 0 && asJSON {
 		return writeJSON(w, res.RawStructuredContent)
 	}
 	if asJSON {
@@ -207,8 +207,8 @@ func wholeReply(a *results.Answer) *results.Reply {
 // indented), or the error.
 func printSingle(w io.Writer, p painter, res results.Entry) {
 	if res.Status == proxy.StatusSuccess {
-		var text string
-		if json.Unmarshal(res.Value(), &text) != nil {
+		text := res.Answer()
+		if json.Valid([]byte(strings.TrimSpace(text))) {
 			var b bytes.Buffer
 			_ = json.Indent(&b, res.Value(), "", "  ")
 			text = b.String()

@@ -209,7 +209,9 @@ func TestFanOutIsParallelAndBounded(t *testing.T) {
 	// every call held, 16 are in flight at once and never more.
 	release := stack.MCP.Hold()
 	done := make(chan *mcp.CallToolResult, 1)
-	go func() { done <- p.call(t, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}) }()
+	go func() {
+		done <- p.call(t, "query_all", map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity})
+	}()
 	waitUntil(t, func() bool { return stack.MCP.Inflight() == 16 })
 	release()
 	res := <-done

@@ -39,4 +39,3 @@ func (s *Service) Invoke(ctx context.Context, tool string, args json.RawMessage,
 func (s *Service) fitAnswer(a *results.Answer, budget int) json.RawMessage {
 	return s.render(a, budget, false).JSON
 }
-

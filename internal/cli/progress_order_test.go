@@ -20,7 +20,7 @@ func TestProgressNeverTrailsItsResult(t *testing.T) {
 		`{"jsonrpc":"2.0","id":7,"result":{"content":[]}}`,
 		`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"tok-7","progress":2,"total":2}}`, // after: dropped
 		`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":8,"progress":1,"total":2}}`,       // another call: kept
-		`{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info"}}`,                                 // not progress: kept
+		`{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info"}}`,                                  // not progress: kept
 	} {
 		if _, err := w.Write([]byte(msg + "\n")); err != nil {
 			t.Fatal(err)

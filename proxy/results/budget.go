@@ -53,7 +53,7 @@ const maxLinks = 1
 // size of what resources/read returns.
 type Link struct {
 	URI, Name, Description, MIMEType string
-	Size                              int
+	Size                             int
 }
 
 // Rendered is an Answer fitted to a budget.

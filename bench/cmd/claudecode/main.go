@@ -76,10 +76,14 @@ type observed struct {
 }
 
 func main() {
+	if dir := os.Getenv(recordEnv); dir != "" {
+		os.Exit(record(dir, os.Args[1:]))
+	}
 	claude := flag.String("claude", "claude", "path of the Claude Code executable")
 	jsonOut := flag.String("json", "", "also write the observations as JSON to this file")
 	runs := flag.Int("progress-runs", 10, "query_all runs for the progress-token check")
 	keep := flag.Bool("keep", false, "keep the work directory (debug logs, config)")
+	server := flag.String("server", "", "run this executable as the MCP server instead of building the program (e.g. a wrapper that records stdio)")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -90,9 +94,12 @@ func main() {
 	if !*keep {
 		defer os.RemoveAll(work)
 	}
-	bin := filepath.Join(work, "aws-mcp-multi-account")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		log.Fatalf("build: %v\n%s", err, out)
+	bin := *server
+	if bin == "" {
+		bin = filepath.Join(work, "aws-mcp-multi-account")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			log.Fatalf("build: %v\n%s", err, out)
+		}
 	}
 	steps := scenario(*runs)
 	model := &standIn{steps: steps}
@@ -104,9 +111,15 @@ func main() {
 	go srv.Serve(ln)
 	defer srv.Close()
 
+	// The server runs behind this program in recording mode, which keeps
+	// both directions of stdio to count progress that trails its result.
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
 	cfg := map[string]any{"mcpServers": map[string]any{"aws": map[string]any{
-		"command": bin, "args": []string{"demo", "--serve", "--allow-changes"},
-		"env": map[string]string{"AWS_MCP_LOG_LEVEL": "warn"},
+		"command": self, "args": []string{bin, "demo", "--serve", "--allow-changes"},
+		"env": map[string]string{"AWS_MCP_LOG_LEVEL": "warn", recordEnv: work},
 	}}}
 	cfgPath := filepath.Join(work, "mcp.json")
 	raw, _ := json.Marshal(cfg)
@@ -131,6 +144,7 @@ func main() {
 	}
 	debug := stderr.String() + readDebugLogs(home)
 	unknownProgress := strings.Count(debug, "unknown progress token") + strings.Count(debug, "Unknown progress token")
+	progress, trailing := trailingProgress(work)
 
 	obs := model.observations()
 	fmt.Printf("Claude Code %s, headless, against demo --serve (25 accounts); the stand-in model recorded each tool_result.\n\n", version(*claude))
@@ -138,14 +152,16 @@ func main() {
 	for _, o := range obs {
 		fmt.Printf("| %s | %d | %s | %d | %s | %d | %s | %s |\n", o.Label, o.Chars, yes(!o.SavedToFile), o.LinkLines, yes(o.IsJSON), o.Accounts, yes(o.ResultID), yes(o.Twice))
 	}
-	fmt.Printf("\n%d of %d scripted calls reached the model; \"unknown progress token\" in Claude Code's debug output: %d\n", len(obs), len(steps), unknownProgress)
+	fmt.Printf("\n%d of %d scripted calls reached the model; \"unknown progress token\" in Claude Code's logs: %d; progress notifications sent: %d, after their request's result: %d\n",
+		len(obs), len(steps), unknownProgress, progress, trailing)
 	for _, o := range obs {
 		if o.Tool == "change_all" {
 			fmt.Printf("\nchange_all, as the model read it (first 600 characters):\n%.600s\n", o.Content)
 		}
 	}
 	if *jsonOut != "" {
-		raw, _ := json.MarshalIndent(map[string]any{"observations": obs, "unknown_progress_token": unknownProgress}, "", "  ")
+		raw, _ := json.MarshalIndent(map[string]any{"observations": obs, "unknown_progress_token": unknownProgress,
+			"progress_notifications": progress, "progress_after_result": trailing}, "", "  ")
 		if err := os.WriteFile(*jsonOut, raw, 0o644); err != nil {
 			log.Fatal(err)
 		}
@@ -153,6 +169,74 @@ func main() {
 	if len(obs) != len(steps) {
 		os.Exit(1)
 	}
+}
+
+// recordEnv makes this program a recording stdio pipe to the server.
+const recordEnv = "CLAUDECODE_HARNESS_RECORD"
+
+// record runs the server (args) with its stdin and stdout copied to
+// files in dir, in the order they pass.
+func record(dir string, args []string) int {
+	in, err1 := os.OpenFile(filepath.Join(dir, "stdin.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	out, err2 := os.OpenFile(filepath.Join(dir, "stdout.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err1 != nil || err2 != nil {
+		log.Print(err1, err2)
+		return 1
+	}
+	defer in.Close()
+	defer out.Close()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin = io.TeeReader(os.Stdin, in)
+	cmd.Stdout = io.MultiWriter(os.Stdout, out)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// trailingProgress counts the progress notifications the server wrote,
+// and those written after the result of their request.
+func trailingProgress(dir string) (total, trailing int) {
+	tokens := map[string]string{} // progress token → request id
+	in, _ := os.ReadFile(filepath.Join(dir, "stdin.jsonl"))
+	for _, line := range strings.Split(string(in), "\n") {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Params struct {
+				Meta struct {
+					ProgressToken json.RawMessage `json:"progressToken"`
+				} `json:"_meta"`
+			} `json:"params"`
+		}
+		if json.Unmarshal([]byte(line), &m) == nil && len(m.Params.Meta.ProgressToken) > 0 {
+			tokens[string(m.Params.Meta.ProgressToken)] = string(m.ID)
+		}
+	}
+	answered := map[string]bool{}
+	out, _ := os.ReadFile(filepath.Join(dir, "stdout.jsonl"))
+	for _, line := range strings.Split(string(out), "\n") {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				ProgressToken json.RawMessage `json:"progressToken"`
+			} `json:"params"`
+		}
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		switch {
+		case m.Method == "notifications/progress":
+			total++
+			if answered[tokens[string(m.Params.ProgressToken)]] {
+				trailing++
+			}
+		case m.Method == "" && len(m.ID) > 0:
+			answered[string(m.ID)] = true
+		}
+	}
+	return total, trailing
 }
 
 // prompt starts the session; the stand-in knows the main conversation by it.
@@ -170,15 +254,19 @@ func version(claude string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// readDebugLogs reads Claude Code's debug log and its MCP server logs
+// (where an unknown progress token is reported).
 func readDebugLogs(home string) string {
 	var b strings.Builder
-	_ = filepath.Walk(filepath.Join(home, ".claude"), func(path string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() && strings.Contains(path, "debug") {
-			raw, _ := os.ReadFile(path)
-			b.Write(raw)
-		}
-		return nil
-	})
+	for _, dir := range []string{filepath.Join(home, ".claude"), filepath.Join(home, ".cache", "claude-cli-nodejs")} {
+		_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() && (strings.Contains(path, "debug") || strings.Contains(path, "mcp-logs")) {
+				raw, _ := os.ReadFile(path)
+				b.Write(raw)
+			}
+			return nil
+		})
+	}
 	return b.String()
 }
 

@@ -266,8 +266,10 @@ func TestDemoCommand(t *testing.T) {
 	if strings.Contains(out, "\x1b[") {
 		t.Errorf("ANSI codes on a non-terminal stdout")
 	}
-	if elapsed > 5*time.Second {
-		t.Errorf("demo took %s, want under 5s", elapsed)
+	// Its slowest account answers in 2.2 s; five times that, and more, on a
+	// loaded machine would still mean the demo does not wait on anything else.
+	if elapsed > 20*time.Second {
+		t.Errorf("demo took %s, want well under 20s", elapsed)
 	}
 }
 

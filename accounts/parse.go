@@ -3,7 +3,9 @@ package accounts
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -119,9 +121,36 @@ func decodeEntries(data []byte) ([]entry, []string, error) {
 		entries, err = decodeJSONEntries(trimmed, false)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("invalid accounts document: %w", err)
+		return nil, nil, fmt.Errorf("expected a JSON (or YAML) list like %s, or {\"accounts\": [...]}: %s", accountsExample, inUserWords(err))
 	}
 	return entries, warnings, nil
+}
+
+// accountsExample is the shape of an accounts document, for errors.
+const accountsExample = `[{"id":"222222222222","name":"Production"}]`
+
+// inUserWords describes a decoding error without Go's type names: where
+// the document went wrong and what it held there.
+func inUserWords(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		where := "the document"
+		if typeErr.Field != "" {
+			where = fmt.Sprintf("%q", typeErr.Field)
+		}
+		article := "a"
+		if strings.ContainsAny(typeErr.Value[:1], "aeiou") {
+			article = "an"
+		}
+		return fmt.Sprintf("%s is %s %s", where, article, typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not valid JSON at byte %d (%s)", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // decodeJSONEntries decodes a list of accounts or an object with an

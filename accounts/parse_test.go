@@ -36,7 +36,7 @@ func TestParse(t *testing.T) {
 			in:   `[{"id":222222222222}]`,
 			want: []Account{{ID: "222222222222", Name: "222222222222", Source: SourceEnv}},
 		},
-		{name: "bad JSON", in: `[{"id":"222222222222"`, wantErr: "invalid accounts document"},
+		{name: "bad JSON", in: `[{"id":"222222222222"`, wantErr: "expected a JSON (or YAML) list like"},
 		{name: "short id", in: `[{"id":"1234"}]`, wantErr: `account id "1234" must be exactly 12 digits`},
 		{name: "letters in id", in: `[{"id":"22222222222a"}]`, wantErr: "must be exactly 12 digits"},
 		{name: "missing id", in: `[{"name":"x"}]`, wantErr: "must be exactly 12 digits"},
@@ -45,7 +45,7 @@ func TestParse(t *testing.T) {
 		{name: "bad region", in: `[{"id":"222222222222","regions":["moon-1"]}]`, wantErr: `region "moon-1"`},
 		{name: "bad duration", in: `[{"id":"222222222222","session_duration":"5m"}]`, wantErr: "between 15m and 12h"},
 		{name: "bad role", in: `[{"id":"222222222222","role_name":"a b"}]`, wantErr: "role_name"},
-		{name: "not a list", in: `"x"`, wantErr: "invalid"},
+		{name: "not a list", in: `"x"`, wantErr: "the document is a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,4 +95,15 @@ func equalAccount(a, b Account) bool {
 		}
 	}
 	return true
+}
+
+func TestParseErrorsNameNoGoType(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`not json`, `[{"id": "222222222222", "name": ["x"]}]`, `{"accounts": 5}`, `[{"id": "222222222222",`, `[1, 2]`} {
+		_, err := Parse([]byte(in), SourceEnv)
+		if err == nil || !strings.Contains(err.Error(), `[{"id":"222222222222","name":"Production"}]`) ||
+			strings.Contains(err.Error(), "Go value") || strings.Contains(err.Error(), "accounts.entry") || strings.Contains(err.Error(), "struct") {
+			t.Errorf("Parse(%s): %v", in, err)
+		}
+	}
 }

@@ -228,8 +228,8 @@ func modeNote(cfg Config) string {
 	case cfg.AllowWriteFanout:
 		return "Write fan-out is allowed: query_all runs scripts with the role's own permissions and any tool, including ones that change resources. Be careful."
 	}
-	return "query_all runs scripts and CLI commands under a read-only session policy: a write fails in each account with AccessDenied " +
-		"(error_code access_denied), and other tools that are not read-only are refused; use query for a change in one account" + changeHint(cfg) + "."
+	return "query_all runs every call in a read-only session (a read-only session policy that also denies secret reads): a write in a script " +
+		"fails in each account with AccessDenied (error_code access_denied), and tools that are not read-only are refused; use query for a change in one account" + changeHint(cfg) + "."
 }
 
 // queryModeNote tells the agent how query acts in one account.

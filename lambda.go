@@ -22,6 +22,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bootstrap: %v\n", err)
 		os.Exit(2)
 	}
+	if err := bridge.Refuse(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "bootstrap: %v\n", err)
+		os.Exit(2)
+	}
 	log := app.NewLogger(os.Stderr, cfg)
 	a, err := app.Build(context.Background(), cfg, log, app.Wiring{KeepNone: "no results bucket (AWS_MCP_RESULTS_BUCKET) is configured"})
 	if err != nil {

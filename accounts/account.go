@@ -52,6 +52,11 @@ type Account struct {
 	// Profile names the AWS config profile whose credentials this account
 	// uses instead of AssumeRole (SourceProfile accounts).
 	Profile string `json:"profile,omitempty"`
+	// SSORole is the IAM Identity Center role (permission set) this account
+	// signs with instead of AssumeRole (SourceSSO accounts); SSOReadOnly
+	// says it is declared read-only (--sso-read-only-roles).
+	SSORole     string `json:"sso_role,omitempty"`
+	SSOReadOnly bool   `json:"sso_read_only,omitempty"`
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)

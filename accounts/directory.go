@@ -113,11 +113,18 @@ func (d *Directory) remember(lists [][]Account) []Account {
 }
 
 // Warnings names the accounts that two sources both listed in the last
-// List (the first source's entry is the one used).
+// List (the first source's entry is the one used), and what sources left
+// out (an IAM Identity Center account with none of the roles asked for).
 func (d *Directory) Warnings() []string {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.warnings...)
+	out := append([]string(nil), d.warnings...)
+	d.mu.Unlock()
+	for _, src := range d.sources {
+		if w, ok := src.(interface{ Warnings() []string }); ok {
+			out = append(out, w.Warnings()...)
+		}
+	}
+	return out
 }
 
 // sourceNames are how warnings name the sources.
@@ -126,6 +133,7 @@ var sourceNames = map[string]string{
 	SourceEnv:           "TARGET_ACCOUNTS",
 	SourceProfile:       "the --profiles profiles",
 	SourceOrganizations: "AWS Organizations",
+	SourceSSO:           "IAM Identity Center",
 }
 
 // Overlaps returns one warning per pair of sources that name the same

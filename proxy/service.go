@@ -231,10 +231,16 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	var data json.RawMessage
 	var script *taskState
 	var err error
-	if acct.Profile != "" && iamBounded(c.tool) && !policy.none() && !c.readOnly {
+	switch {
+	case acct.Profile != "" && iamBounded(c.tool) && !policy.none() && !c.readOnly:
 		err = fmt.Errorf("%w: account %s signs with the credentials of profile %q, which cannot carry the session policy that keeps %s %s; query it with query%s, or configure it as a role account",
 			ErrNoSessionPolicy, acct.ID, acct.Profile, c.tool, boundWhat(policy), unlessWrite(c.fanout))
-	} else {
+	case acct.SSORole != "" && policy.ReadOnly && !acct.SSOReadOnly && !c.readOnly:
+		// Credentials of a permission set carry no session policy: what
+		// keeps the call read-only is the permission set itself.
+		err = fmt.Errorf("%w: account %s signs with its IAM Identity Center role %s, which cannot carry a session policy and is not declared read-only (--sso-read-only-roles), so %s could write there; put a read-only permission set first in --sso-role (e.g. ReadOnlyAccess), or allow write fan-out (--allow-write-fanout)",
+			ErrNoSessionPolicy, acct.ID, acct.SSORole, c.tool)
+	default:
 		data, script, err = s.invoke(ctx, acct, region, c, policy)
 	}
 	res.DurationMS = time.Since(start).Milliseconds()

@@ -133,7 +133,7 @@ func (s *Service) policyFor(acc Access, fanout bool) SessionPolicy {
 // in an account carry for the context's caller: none for a profile
 // account, which signs with its own credentials.
 func (s *Service) signingPolicy(ctx context.Context, a accounts.Account, tool string, fanout bool) SessionPolicy {
-	if a.Profile != "" {
+	if a.Profile != "" || a.SSORole != "" {
 		return SessionPolicy{}
 	}
 	acc, _ := s.access(ctx, a)

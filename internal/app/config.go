@@ -37,6 +37,12 @@ type Config struct {
 	OrgTTL           time.Duration
 	OrgRole          string
 	Profiles         string
+	// SSOSession names an [sso-session] of the AWS config file: every
+	// account of that IAM Identity Center portal with one of SSORoles (globs,
+	// in order of preference); SSOReadOnlyRoles are declared read-only.
+	SSOSession       string
+	SSORoles         []string
+	SSOReadOnlyRoles []string
 	Exclude          []string
 	ReadOnly         bool
 	SessionPolicyARN string
@@ -292,8 +298,11 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log format %q: want text or json", c.LogFormat)
 	}
-	if c.AccountsFile == "" && c.TargetAccounts == "" && !c.Org && c.Profiles == "" {
-		return errors.New("no accounts configured: give --accounts FILE (or AWS_MCP_ACCOUNTS_FILE), TARGET_ACCOUNTS, --org or --profiles GLOB")
+	if c.SSOSession != "" && c.HTTPAddr != "" {
+		return errors.New("--sso-session is for one person's own accounts (the stdio server and the CLI): a team server has no person's IAM Identity Center token; give its callers roles through --accounts, --org or the access policy")
+	}
+	if c.AccountsFile == "" && c.TargetAccounts == "" && !c.Org && c.Profiles == "" && c.SSOSession == "" {
+		return errors.New("no accounts configured: give --sso-session NAME (IAM Identity Center, after aws sso login), --accounts FILE (or AWS_MCP_ACCOUNTS_FILE), TARGET_ACCOUNTS, --org or --profiles GLOB")
 	}
 	return nil
 }

@@ -76,6 +76,12 @@ var options = []option{
 		"role ARN to read Organizations through (management or delegated-admin account; env AWS_MCP_ORG_ROLE)"),
 	stringOpt("profiles", nil, "", func(c *Config) *string { return &c.Profiles },
 		"glob of AWS config profiles; each is an account using that profile's own credentials"),
+	stringOpt("sso-session", env("AWS_MCP_SSO_SESSION"), "", func(c *Config) *string { return &c.SSOSession },
+		"IAM Identity Center: the [sso-session NAME] of your AWS config file; every account the portal lists for you, after aws sso login (env AWS_MCP_SSO_SESSION)"),
+	listOptDefault("sso-role", env("AWS_MCP_SSO_ROLES"), accounts.DefaultSSORoles, func(c *Config) *[]string { return &c.SSORoles },
+		"IAM Identity Center roles (permission sets) to sign with, globs in order of preference; accounts with none are left out (env AWS_MCP_SSO_ROLES)"),
+	listOptDefault("sso-read-only-roles", env("AWS_MCP_SSO_READ_ONLY_ROLES"), accounts.DefaultSSOReadOnlyRoles, func(c *Config) *[]string { return &c.SSOReadOnlyRoles },
+		"IAM Identity Center roles declared read-only: a query_all of scripts runs only in accounts signing with one, unless --allow-write-fanout (env AWS_MCP_SSO_READ_ONLY_ROLES)"),
 	listOpt("exclude", nil, func(c *Config) *[]string { return &c.Exclude },
 		"account ids or name globs left out of every source (comma-separated, repeatable)"),
 	boolOpt("read-only", env("AWS_MCP_READ_ONLY"), func(c *Config) *bool { return &c.ReadOnly },
@@ -238,13 +244,34 @@ func levelOpt(name string, vars []string, field func(*Config) *slog.Level, help 
 // listOpt is a comma-separated list; the flag is repeatable, and adds to
 // what the environment set.
 func listOpt(name string, vars []string, field func(*Config) *[]string, help string) option {
-	return typedOpt(name, vars, nil, field, help, func(v string) ([]string, error) {
+	return listOptDefault(name, vars, nil, field, help)
+}
+
+// listOptDefault is listOpt with a default list, which the first value
+// given on the command line replaces (later ones add to it).
+func listOptDefault(name string, vars []string, def []string, field func(*Config) *[]string, help string) option {
+	return typedOpt(name, vars, def, field, help, func(v string) ([]string, error) {
 		var out []string
 		listFlag{&out}.Set(v)
 		return out, nil
 	}, func(fs *flag.FlagSet, p *[]string, name string, _ []string, usage string) {
-		fs.Var(listFlag{p}, name, usage)
+		fs.Var(&replacingList{list: p}, name, usage)
 	})
+}
+
+// replacingList is a listFlag whose first Set replaces the default.
+type replacingList struct {
+	list *[]string
+	set  bool
+}
+
+func (f *replacingList) String() string { return listFlag{f.list}.String() }
+
+func (f *replacingList) Set(v string) error {
+	if !f.set {
+		*f.list, f.set = nil, true
+	}
+	return listFlag{f.list}.Set(v)
 }
 
 // envReader reads typed environment variables, remembering the first error.

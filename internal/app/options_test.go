@@ -135,3 +135,27 @@ func TestAgentCoreRuntimePreset(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentityCenterOptions: the role lists default to read-only permission
+// sets, a flag's list replaces the default (it does not add to it), the
+// environment sets them too, and a team server refuses --sso-session.
+func TestIdentityCenterOptions(t *testing.T) {
+	t.Parallel()
+	parse := func(env map[string]string, args ...string) (Config, error) {
+		cfg, _, err := ParseConfig("test", args, func(k string) string { return env[k] }, &bytes.Buffer{})
+		return cfg, err
+	}
+	cfg, err := parse(nil, "--sso-session", "corp")
+	if err != nil || cfg.SSOSession != "corp" || strings.Join(cfg.SSORoles, ",") != "ReadOnlyAccess,ViewOnlyAccess,SecurityAudit,ReadOnly*,ViewOnly*,*ReadOnly*" {
+		t.Errorf("defaults: %v, %q %v", err, cfg.SSOSession, cfg.SSORoles)
+	}
+	if cfg, _ := parse(nil, "--sso-session", "corp", "--sso-role", "AdministratorAccess", "--sso-role", "ReadOnly*"); strings.Join(cfg.SSORoles, ",") != "AdministratorAccess,ReadOnly*" {
+		t.Errorf("--sso-role twice: %v, want exactly the two given", cfg.SSORoles)
+	}
+	if cfg, _ := parse(map[string]string{"AWS_MCP_SSO_SESSION": "corp", "AWS_MCP_SSO_ROLES": "Ops, ReadOnlyAccess"}); cfg.SSOSession != "corp" || strings.Join(cfg.SSORoles, ",") != "Ops,ReadOnlyAccess" {
+		t.Errorf("from the environment: %q %v", cfg.SSOSession, cfg.SSORoles)
+	}
+	if _, err := parse(nil, "--sso-session", "corp", "--http", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "team server") {
+		t.Errorf("a team server with --sso-session: %v", err)
+	}
+}

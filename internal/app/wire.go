@@ -39,6 +39,7 @@ type App struct {
 	Service     *proxy.Service
 	Log         *slog.Logger
 	Store       results.Store // nil when answers are not kept
+	SSO         *SSO          // nil without --sso-session
 }
 
 // Wiring is how an entrypoint, a test or a benchmark adjusts the wiring:
@@ -56,6 +57,9 @@ type Wiring struct {
 	S3Endpoint string
 	// Fresh asks STS every time, remembering no AccessDenied (doctor).
 	Fresh bool
+	// SSOEndpoint points the IAM Identity Center portal's and SSO OIDC's
+	// clients at a fake (the demo).
+	SSOEndpoint string
 	// UpstreamTransport, when set, carries the upstream requests instead
 	// of a transport sized from the configuration (benchmarks count its
 	// connections and close its idle ones).
@@ -99,6 +103,13 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 	if err != nil {
 		return nil, err
 	}
+	var identityCenter *SSO
+	if cfg.SSOSession != "" {
+		if identityCenter, err = wireSSO(ctx, cfg, base, w.SSOEndpoint, log); err != nil {
+			return nil, err
+		}
+		sources = append(sources, identityCenter.Source)
+	}
 	dir, err := buildDirectory(cfg, log, sources...)
 	if err != nil {
 		return nil, err
@@ -122,6 +133,9 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 		}
 	})
 	creds := &proxy.AccountCredentials{Roles: store, Profiles: profiles}
+	if identityCenter != nil {
+		creds.SSO = identityCenter.Store
+	}
 
 	pool, err := upstream.NewPool(upstream.Options{
 		Endpoint:           cfg.Endpoint,
@@ -142,7 +156,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 	if kept != nil {
 		svc.SetStore(kept)
 	}
-	return &App{Config: cfg, Base: base, STS: stsClient, Directory: dir, Credentials: creds, Pool: pool, Service: svc, Log: log, Store: kept}, nil
+	return &App{Config: cfg, Base: base, STS: stsClient, Directory: dir, Credentials: creds, Pool: pool, Service: svc, Log: log, Store: kept, SSO: identityCenter}, nil
 }
 
 // resultStore keeps full answers for get_result: in an S3 bucket when one

@@ -241,6 +241,16 @@ func Env(getenv func(string) string) func(string) string {
 	}
 }
 
+// Refuse names a configuration the bridge cannot serve: an IAM Identity
+// Center session belongs to a person at a terminal, and a Lambda function
+// has no such person's token.
+func Refuse(cfg app.Config) error {
+	if cfg.SSOSession != "" {
+		return errors.New("AWS_MCP_SSO_SESSION is for one person's own accounts (the stdio server and the CLI): the Lambda bridge has no IAM Identity Center token; use TARGET_ACCOUNTS or AWS_MCP_ORG with a role in each account")
+	}
+	return nil
+}
+
 // New wires a bridge onto the app. Config.InvocationBudget caps an
 // invocation below the gateway's own limit. The bridge never offers
 // changes: a gateway target has no human to confirm them.

@@ -29,10 +29,20 @@ func accountsCmd(ctx context.Context, args []string, env cliEnv) error {
 	tw := newTable(env.stdout)
 	fmt.Fprintln(tw, "ID\tNAME\tSOURCE\tOU\tTAGS")
 	for _, acct := range list.Accounts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", acct.ID, acct.Name, acct.Source, dash(acct.OUPath), dash(formatTags(acct.Tags)))
+		source := acct.Source
+		if acct.SSORole != "" {
+			source += " (" + acct.SSORole + ")" // the role each account signs with
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", acct.ID, acct.Name, source, dash(acct.OUPath), dash(formatTags(acct.Tags)))
 	}
 	fmt.Fprintf(tw, "\n%d accounts\n", list.Count)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, w := range list.Warnings {
+		fmt.Fprintln(env.stderr, "Warning: "+w)
+	}
+	return nil
 }
 
 func formatTags(tags map[string]string) string {

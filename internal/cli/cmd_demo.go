@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/internal/app"
 	"github.com/centralops/aws-mcp-multi-account/internal/buildinfo"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
@@ -70,6 +72,7 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	serveMode := fs.Bool("serve", false, "run the stdio MCP server wired to the fakes (for Claude Desktop or the MCP Inspector)")
 	asJSON := fs.Bool("json", false, "print the query_all result as JSON")
 	script := fs.String("script", demoScript, "Python script to fan out with aws___run_script (AWS through await call_boto3(...); the last expression is the answer)")
+	identityCenter := fs.Bool("sso", false, "take the accounts from a fake IAM Identity Center portal, as after aws sso login: no base credentials, no role to deploy")
 	if err := app.ParseFlags(fs, args, envErr); err != nil {
 		return err
 	}
@@ -86,24 +89,49 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 		byName[d.name] = id
 		entries[i] = map[string]any{"id": id, "name": d.name, "ou_path": d.ou, "tags": map[string]string{"env": d.env, "team": d.team}}
 	}
-	stack := fakeaws.Start(fakeaws.Options{Accounts: ids})
+	var portal []fakeaws.SSOAccount
+	if *identityCenter {
+		for i, d := range demoEstate {
+			roles := []string{"ReadOnlyAccess"}
+			if d.name == demoDenied {
+				roles = []string{"AdministratorAccess"} // left out: not a read-only permission set
+			}
+			portal = append(portal, fakeaws.SSOAccount{ID: ids[i].ID, Name: d.name, Email: "aws+" + d.name + "@example.com", Roles: roles})
+		}
+	}
+	stack := fakeaws.Start(fakeaws.Options{Accounts: ids, SSO: portal})
 	defer stack.Close()
 	stack.MCP.SetDefaultLatency(60 * time.Millisecond)
 	stack.MCP.SetLatency(byName[demoSlow1], 1500*time.Millisecond)
 	stack.MCP.SetLatency(byName[demoSlow2], 2200*time.Millisecond)
 	stack.STS.Deny(byName[demoDenied])
 
-	estate, _ := json.Marshal(entries)
-	cfg.TargetAccounts = string(estate)
-	cfg.Endpoint = stack.MCPURL
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", app.ErrConfig, err)
-	}
 	base := aws.Config{
 		Region:      "us-east-1",
 		Credentials: stack.BaseCredentials(),
 	}
-	a, err := app.Build(ctx, cfg, app.NewLogger(env.stderr, cfg), app.Wiring{Base: &base, STSEndpoint: stack.STSURL})
+	if *identityCenter {
+		// What aws configure sso-session and aws sso login leave in a home
+		// directory, in a home of the demo's own: no profile, no keys.
+		home, err := os.MkdirTemp("", "aws-mcp-demo-sso-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(home)
+		if err := fakeaws.WriteSSOLogin(home, "demo", "https://demo.awsapps.com/start", "us-east-1", stack.SSO.IssueToken(8*time.Hour)); err != nil {
+			return err
+		}
+		os.Setenv("HOME", home) // the SDK finds the config and the token cache there
+		cfg.SSOSession, base.Credentials = "demo", nil
+	} else {
+		estate, _ := json.Marshal(entries)
+		cfg.TargetAccounts = string(estate)
+	}
+	cfg.Endpoint = stack.MCPURL
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", app.ErrConfig, err)
+	}
+	a, err := app.Build(ctx, cfg, app.NewLogger(env.stderr, cfg), app.Wiring{Base: &base, STSEndpoint: stack.STSURL, SSOEndpoint: stack.SSOURL})
 	if err != nil {
 		return err
 	}
@@ -116,13 +144,22 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	}
 
 	p := newPainter(env.stdout, env.getenv)
-	if !*asJSON {
+	if !*asJSON && *identityCenter {
+		fmt.Fprintf(env.stdout, "%s\n", p.bold("Demo: a script in every account an IAM Identity Center portal lists for you (after aws sso login), against local fakes of AWS:"))
+		fmt.Fprintf(env.stdout, "    %s\n", strings.ReplaceAll(*script, "\n", "\n    "))
+		fmt.Fprintf(env.stdout, "Fakes: the portal and SSO OIDC at %s (%s has only AdministratorAccess), AWS MCP Server at %s (%s and %s are slow).\n\n",
+			stack.SSOURL, demoDenied, stack.MCPURL, demoSlow1, demoSlow2)
+	} else if !*asJSON {
 		fmt.Fprintf(env.stdout, "%s\n", p.bold(fmt.Sprintf("Demo: a script in %d accounts, through the real proxy against local fakes of AWS:", len(ids))))
 		fmt.Fprintf(env.stdout, "    %s\n", strings.ReplaceAll(*script, "\n", "\n    "))
 		fmt.Fprintf(env.stdout, "Fakes: STS at %s (%s denies us), AWS MCP Server at %s (%s and %s are slow).\n\n",
 			stack.STSURL, demoDenied, stack.MCPURL, demoSlow1, demoSlow2)
 	}
-	progress, finish := progressReporter(env.stderr, len(ids), "query_all")
+	total := len(ids)
+	if list, err := a.Service.ListAccounts(ctx, accounts.Selector{}); err == nil {
+		total = list.Count
+	}
+	progress, finish := progressReporter(env.stderr, total, "query_all")
 	arguments, _ := json.Marshal(map[string]string{"code": *script})
 	out, err := a.Service.QueryAll(ctx, proxy.QueryAllRequest{ToolName: proxy.RunScriptTool, Arguments: arguments}, progress)
 	finish()
@@ -135,9 +172,18 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	if err := printResults(env.stdout, p, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "\nEach account's answer was signed with its own assumed-role credentials (%d AssumeRole calls, %d upstream sessions),\n"+
-		"under a read-only session policy that also denies secret reads: a write in the script fails with AccessDenied in every account.\n",
-		stack.STS.AssumeRoleCount(""), a.Pool.SessionsOpened())
+	if *identityCenter {
+		for _, w := range out.Warnings {
+			fmt.Fprintln(env.stdout, "\nWarning: "+w)
+		}
+		fmt.Fprintf(env.stdout, "\nEach account's answer was signed with its own IAM Identity Center role credentials (%d GetRoleCredentials calls, %d AssumeRole),\n"+
+			"of the read-only permission set ReadOnlyAccess: IAM keeps the script from writing. No base credentials, no role deployed.\n",
+			stack.SSO.Calls("GetRoleCredentials"), stack.STS.AssumeRoleCount(""))
+	} else {
+		fmt.Fprintf(env.stdout, "\nEach account's answer was signed with its own assumed-role credentials (%d AssumeRole calls, %d upstream sessions),\n"+
+			"under a read-only session policy that also denies secret reads: a write in the script fails with AccessDenied in every account.\n",
+			stack.STS.AssumeRoleCount(""), a.Pool.SessionsOpened())
+	}
 	fmt.Fprintln(env.stdout, "Next: `go run . demo --serve` to use these fakes from an MCP client; see README for real accounts.")
 	return nil
 }

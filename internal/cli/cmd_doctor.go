@@ -67,13 +67,21 @@ func doctorCmd(ctx context.Context, args []string, env cliEnv) error {
 
 func runDoctor(ctx context.Context, a *app.App) doctorReport {
 	var checks []check
-	base := checkBaseCredentials(ctx, a)
-	checks = append(checks, base)
-	caller := check{Name: "caller identity", Detail: "skipped: no base credentials"}
-	if base.OK {
-		caller = checkCallerIdentity(ctx, a)
+	base := check{OK: true}
+	caller := check{}
+	if !identityCenterOnly(a.Config) {
+		base = checkBaseCredentials(ctx, a)
+		checks = append(checks, base)
+		caller = check{Name: "caller identity", Detail: "skipped: no base credentials"}
+		if base.OK {
+			caller = checkCallerIdentity(ctx, a)
+		}
+		checks = append(checks, caller)
 	}
-	checks = append(checks, caller, checkEndpoint(ctx, a))
+	if a.SSO != nil {
+		checks = append(checks, checkSSOSession(ctx, a))
+	}
+	checks = append(checks, checkEndpoint(ctx, a))
 
 	list, err := a.Directory.List(ctx)
 	if err != nil {
@@ -101,6 +109,29 @@ func runDoctor(ctx context.Context, a *app.App) doctorReport {
 }
 
 func timed(c *check, start time.Time) { c.DurationMS = time.Since(start).Milliseconds() }
+
+// identityCenterOnly reports a configuration whose accounts all come from
+// IAM Identity Center: it needs no base credentials.
+func identityCenterOnly(cfg app.Config) bool {
+	return cfg.SSOSession != "" && cfg.AccountsFile == "" && cfg.TargetAccounts == "" && !cfg.Org && cfg.Profiles == ""
+}
+
+// checkSSOSession checks the IAM Identity Center token: present, and valid
+// or refreshed through SSO OIDC.
+func checkSSOSession(ctx context.Context, a *app.App) check {
+	c := check{Name: "IAM Identity Center"}
+	defer timed(&c, time.Now())
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	expires, err := a.SSO.Store.TokenExpiry(ctx)
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), "aws sso login --sso-session "+a.Config.SSOSession
+		return c
+	}
+	c.OK = true
+	c.Detail = fmt.Sprintf("session %s (%s, %s): token valid until %s", a.Config.SSOSession, a.SSO.StartURL, a.SSO.Region, expires.UTC().Format(time.RFC3339))
+	return c
+}
 
 func checkBaseCredentials(ctx context.Context, a *app.App) check {
 	c := check{Name: "base credentials"}
@@ -174,7 +205,10 @@ func checkEndpoint(ctx context.Context, a *app.App) check {
 // checkAccount checks AssumeRole, then the upstream session.
 func checkAccount(ctx context.Context, a *app.App, acct accounts.Account, haveBase bool, caller string) []check {
 	role := check{Name: "assume role", Account: acct.ID}
-	if !haveBase && acct.Profile == "" {
+	if acct.SSORole != "" {
+		role.Name = "role credentials"
+	}
+	if !haveBase && acct.Profile == "" && acct.SSORole == "" {
 		role.Detail = "skipped: no base credentials"
 		return []check{role}
 	}
@@ -192,9 +226,17 @@ func checkAccount(ctx context.Context, a *app.App, acct accounts.Account, haveBa
 		return []check{role}
 	}
 	role.OK = true
-	if arn := a.Credentials.RoleARN(acct); arn != "" {
+	switch arn := a.Credentials.RoleARN(acct); {
+	case arn != "":
 		role.Detail = arn + " as " + a.Credentials.SessionName(actx, acct)
-	} else {
+	case acct.SSORole != "":
+		role.Detail = "IAM Identity Center role " + acct.SSORole
+		if acct.SSOReadOnly {
+			role.Detail += " (declared read-only: fan-outs of scripts run here)"
+		} else {
+			role.Detail += " (not declared read-only: fan-outs of scripts are refused here without --allow-write-fanout)"
+		}
+	default:
 		role.Detail = "credentials of profile " + acct.Profile
 	}
 
@@ -247,6 +289,9 @@ func checkDocumentedTools(acct accounts.Account, tools []mcp.Tool) check {
 
 func diagnoseAssumeRole(err error, a *app.App, acct accounts.Account, caller string) (detail, fix string) {
 	var ae *auth.AssumeRoleError
+	if errors.Is(err, auth.ErrSSOLogin) {
+		return err.Error(), "aws sso login --sso-session " + a.Config.SSOSession
+	}
 	if !errors.As(err, &ae) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return "timed out", "STS did not answer within --timeout: check the network path to STS"

@@ -39,6 +39,9 @@ type Options struct {
 	// Tools is the tool list the fake AWS MCP Server answers: ToolsToday
 	// (the zero value) or ToolsBefore20260831.
 	Tools ToolList
+	// SSO are the accounts of the fake IAM Identity Center portal (their
+	// data is served too).
+	SSO []SSOAccount
 }
 
 // Stack is a running set of fakes on 127.0.0.1.
@@ -47,10 +50,13 @@ type Stack struct {
 	STS  *STS
 	MCP  *MCPServer
 	Org  *Organizations
-	// STSURL, MCPURL and OrgURL are the endpoints to point the proxy at.
+	SSO  *SSOPortal
+	// STSURL, MCPURL, OrgURL and SSOURL (the portal and SSO OIDC) are the
+	// endpoints to point the proxy at.
 	STSURL string
 	MCPURL string
 	OrgURL string
+	SSOURL string
 	// Base is the central principal's long-term credential.
 	Base     Credential
 	Accounts []Account
@@ -81,11 +87,15 @@ func Start(opts Options) *Stack {
 	for _, a := range opts.Org {
 		names[a.ID] = a.Name
 	}
+	for _, a := range opts.SSO {
+		names[a.ID] = a.Name
+	}
 	s := &Stack{
 		Keys:     keys,
 		STS:      newSTS(keys, opts.RoleName, opts.Region),
 		MCP:      newMCPServer(keys, opts.Region, names, opts.Tools),
 		Org:      newOrganizations(keys),
+		SSO:      newSSOPortal(keys, opts.SSO),
 		Base:     base,
 		Accounts: opts.Accounts,
 	}
@@ -101,7 +111,9 @@ func Start(opts Options) *Stack {
 	mcpSrv.Config.ConnState = s.MCP.countConnections
 	mcpSrv.Start()
 	orgSrv := httptest.NewServer(s.Org)
-	s.servers = append(s.servers, stsSrv, mcpSrv, orgSrv)
+	ssoSrv := httptest.NewServer(s.SSO)
+	s.servers = append(s.servers, stsSrv, mcpSrv, orgSrv, ssoSrv)
+	s.SSOURL = ssoSrv.URL
 	s.STSURL = stsSrv.URL
 	s.MCPURL = mcpSrv.URL + "/mcp"
 	s.OrgURL = orgSrv.URL
@@ -133,6 +145,8 @@ func (s *Stack) Env() []string {
 		"AWS_REGION=us-east-1",
 		"AWS_ENDPOINT_URL_STS=" + s.STSURL,
 		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + s.OrgURL,
+		"AWS_ENDPOINT_URL_SSO=" + s.SSOURL,
+		"AWS_ENDPOINT_URL_SSO_OIDC=" + s.SSOURL,
 		"AWS_MCP_ENDPOINT=" + s.MCPURL,
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",

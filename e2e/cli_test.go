@@ -162,6 +162,31 @@ func TestDoctorCommand(t *testing.T) {
 	goldenFile(t, "doctor.json.golden", normalize(stack, out))
 }
 
+// TestDoctorFitsAScreen: over 25 accounts, one of them denying us, doctor
+// prints one line per account with its name, the shared facts once and the
+// denied role's fix under the table, within 45 lines, and exits 1.
+func TestDoctorFitsAScreen(t *testing.T) {
+	t.Parallel()
+	stack := newTodayStack(t, 25)
+	denied := stack.Accounts[7]
+	stack.STS.Deny(denied.ID)
+	out, errOut, code := runCLI(t, stack, []string{accountsEnv(stack), "AWS_MCP_ACCOUNT_RPS=0"}, "doctor")
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if code != 1 || len(lines) > 45 {
+		t.Errorf("exit %d, %d lines (want 1 and at most 45); stderr %s\n%s", code, len(lines), errOut, out)
+	}
+	for _, a := range stack.Accounts {
+		if !strings.Contains(out, a.ID+"  "+a.Name) {
+			t.Errorf("account %s (%s) is not on a line of its own", a.ID, a.Name)
+		}
+	}
+	if !strings.Contains(out, "fix: ") || !strings.Contains(out, denied.ID+" assume role") || !strings.Contains(out, "24 of 25 accounts ready") ||
+		strings.Count(out, "aws___run_script") != 1 {
+		t.Errorf("the failure, its fix, the summary or the tool list once is missing:\n%s", out)
+	}
+	t.Logf("doctor over 25 accounts, %d lines:\n%s", len(lines), out)
+}
+
 // TestDoctorNamesCauses checks that doctor names each cause with a fix.
 func TestDoctorNamesCauses(t *testing.T) {
 	t.Parallel()

@@ -245,7 +245,7 @@ func TestIdentityCenterDoctor(t *testing.T) {
 	t.Cleanup(stack.Close)
 	_, env := ssoHome(t, stack, time.Hour)
 	out, _, code := runCLI(t, stack, env, "doctor")
-	if code != 0 || !strings.Contains(out, "IAM Identity Center") || !strings.Contains(out, "role ReadOnlyAccess") {
+	if code != 0 || !strings.Contains(out, "IAM Identity Center") || !strings.Contains(out, "6 of 6 accounts ready") {
 		t.Errorf("doctor: exit %d\n%s", code, out)
 	}
 	if n := stack.SSO.Calls("GetRoleCredentials"); n != 6 {

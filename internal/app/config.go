@@ -219,14 +219,8 @@ func NewFlagSet(name string, cfg *Config, getenv func(string) string, out io.Wri
 		o.bind(cfg, env, fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage of %s:\n", name)
-		fs.PrintDefaults()
-		fmt.Fprintf(fs.Output(), "\nSet only in the environment:\n")
-		for _, o := range options {
-			if o.flag == "" {
-				fmt.Fprintf(fs.Output(), "  %s\n    \t%s\n", strings.Join(o.env, ", "), o.help)
-			}
-		}
+		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nConfiguration flags (every flag also reads the environment variable its help names):\n", name)
+		PrintConfigFlags(fs.Output(), fs)
 	}
 	return fs, func() error { return env.err }
 }

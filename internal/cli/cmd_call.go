@@ -16,7 +16,6 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/internal/app"
-	"github.com/centralops/aws-mcp-multi-account/internal/buildinfo"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
@@ -41,12 +40,6 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	changes := defineChangeFlags(f.fs)
 	var budget int64
 	f.fs.Var(app.ByteSizeValue(&budget), "budget", "fit the answer to this many bytes of text, as an MCP client receives it (e.g. 32KiB); default: print everything")
-	f.fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: %s call [flags] (--account ID | --all) TOOL [key=value ...]\n\n"+
-			"Example: %s call --all aws___run_script code=\"resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\"\n"+
-			"A change: %s call --all --change --allow-changes --rollout-concurrency 5 aws___run_script code=\"...\"\n\nFlags:\n", buildinfo.Program, buildinfo.Program, buildinfo.Program)
-		f.fs.PrintDefaults()
-	}
 	if err := f.parse(args); err != nil {
 		return err
 	}

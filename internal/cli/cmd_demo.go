@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,8 +74,15 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	asJSON := fs.Bool("json", false, "print the query_all result as JSON")
 	script := fs.String("script", demoScript, "Python script to fan out with aws___run_script (AWS through await call_boto3(...); the last expression is the answer)")
 	identityCenter := fs.Bool("sso", false, "take the accounts from a fake IAM Identity Center portal, as after aws sso login: no base credentials, no role to deploy")
+	usageOf("demo", fs)
 	if err := app.ParseFlags(fs, args, envErr); err != nil {
 		return err
+	}
+	if err := demoFlagsOnly(fs); err != nil {
+		return err
+	}
+	if cfg.HTTPAddr != "" && !*serveMode {
+		return fmt.Errorf("%w: --http serves the demo's fakes to MCP clients: give --serve too", app.ErrConfig)
 	}
 	if !*serveMode && env.getenv("AWS_MCP_LOG_LEVEL") == "" && !flagSet(fs, "log-level") {
 		cfg.LogLevel = slog.LevelError // the table is the output
@@ -131,7 +139,19 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", app.ErrConfig, err)
 	}
-	a, err := app.Build(ctx, cfg, app.NewLogger(env.stderr, cfg), app.Wiring{Base: &base, STSEndpoint: stack.STSURL, SSOEndpoint: stack.SSOURL})
+	wiring := app.Wiring{Base: &base, STSEndpoint: stack.STSURL, SSOEndpoint: stack.SSOURL}
+	if *serveMode && cfg.HTTPAddr != "" {
+		// The team server on loopback, without sign-in (as serve --http
+		// allows there), wired to the same fakes.
+		return serveHTTP(ctx, cfg, app.NewLogger(env.stderr, cfg), wiring, func(addr string) {
+			url := "http://" + addr + "/mcp"
+			fmt.Fprintf(env.stdout, "demo: the team server (Streamable HTTP) at %s, against fakes of AWS with %d accounts; health at http://%s/healthz.\n"+
+				"demo: try it with: npx @modelcontextprotocol/inspector --cli %s --transport http --method tools/list\n"+
+				"demo: or the Inspector's UI: npx @modelcontextprotocol/inspector, transport Streamable HTTP, URL %s. Ctrl-C stops it.\n",
+				url, len(ids), addr, url, url)
+		})
+	}
+	a, err := app.Build(ctx, cfg, app.NewLogger(env.stderr, cfg), wiring)
 	if err != nil {
 		return err
 	}
@@ -186,6 +206,24 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 	}
 	fmt.Fprintln(env.stdout, "Next: `go run . demo --serve` to use these fakes from an MCP client; see README for real accounts.")
 	return nil
+}
+
+// demoConfigFlags are the configuration flags the demo honours; it runs
+// against its own fakes, so the others (accounts, credentials, endpoints)
+// would be ignored, and are refused instead.
+var demoConfigFlags = []string{"http", "stateless", "allow-changes", "allow-write-fanout", "allow-secret-fanout", "read-only",
+	"log-level", "log-format", "concurrency", "max-concurrency", "timeout", "result-budget", "result-budget-max", "result-store-bytes",
+	"result-ttl", "reply-within", "account-rps", "account-concurrency", "sso-role", "sso-read-only-roles", "region", "caller-fanouts", "drain"}
+
+// demoFlagsOnly refuses a configuration flag the demo does not use.
+func demoFlagsOnly(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err == nil && app.IsConfigFlag(f.Name) && !slices.Contains(demoConfigFlags, f.Name) {
+			err = fmt.Errorf("%w: demo: --%s is not used by the demo, which runs against its own fakes of AWS; drop it (or use serve)", app.ErrConfig, f.Name)
+		}
+	})
+	return err
 }
 
 // flagSet reports whether the named flag was given on the command line.

@@ -19,6 +19,7 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/internal/app"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
@@ -38,6 +39,8 @@ type doctorReport struct {
 	Checks []check `json:"checks"`
 	// Warnings name accounts that two sources both listed.
 	Warnings []string `json:"warnings,omitempty"`
+	// accounts are the accounts checked, in order (the summary names them).
+	accounts []accounts.Account
 }
 
 // doctorCmd checks, in order: base credentials, the caller identity, the
@@ -46,6 +49,7 @@ type doctorReport struct {
 func doctorCmd(ctx context.Context, args []string, env cliEnv) error {
 	f := newCommandFlags("doctor", env)
 	asJSON := f.fs.Bool("json", false, "print JSON instead of a table")
+	verbose := f.fs.Bool("verbose", false, "print every check on its own line (each account's role, upstream session and tool list)")
 	a, err := f.wire(ctx, args, env, app.Wiring{Fresh: true})
 	if err != nil {
 		return err
@@ -56,7 +60,11 @@ func doctorCmd(ctx context.Context, args []string, env cliEnv) error {
 		if err := writeJSON(env.stdout, report); err != nil {
 			return err
 		}
-	} else if err := printDoctor(env.stdout, newPainter(env.stdout, env.getenv), report); err != nil {
+	} else if *verbose {
+		if err := printDoctor(env.stdout, newPainter(env.stdout, env.getenv), report); err != nil {
+			return err
+		}
+	} else if err := printDoctorSummary(env.stdout, newPainter(env.stdout, env.getenv), report); err != nil {
 		return err
 	}
 	if !report.OK {
@@ -101,7 +109,7 @@ func runDoctor(ctx context.Context, a *app.App) doctorReport {
 	for _, c := range perAccount {
 		checks = append(checks, c...)
 	}
-	report := doctorReport{OK: true, Checks: checks, Warnings: a.Directory.Warnings()}
+	report := doctorReport{OK: true, Checks: checks, Warnings: a.Directory.Warnings(), accounts: list}
 	for _, c := range checks {
 		report.OK = report.OK && c.OK
 	}
@@ -370,5 +378,104 @@ func printDoctor(w io.Writer, p painter, r doctorReport) error {
 		return err
 	}
 	_, err := fmt.Fprintln(w, p.bad(fmt.Sprintf("\n%d of %d checks failed", failed, len(r.Checks))))
+	return err
+}
+
+// printDoctorSummary fits the report on a screen: the shared checks, one
+// line per account, the failures with their fix under the table, and a
+// summary line (--verbose prints every check).
+func printDoctorSummary(w io.Writer, p painter, r doctorReport) error {
+	perAccount := map[string][]check{}
+	var shared []check
+	for _, c := range r.Checks {
+		if c.Account == "" {
+			shared = append(shared, c)
+		} else {
+			perAccount[c.Account] = append(perAccount[c.Account], c)
+		}
+	}
+	// The upstream's tool list, once when every account lists the same.
+	tools := map[string]int{}
+	for _, cs := range perAccount {
+		for _, c := range cs {
+			if c.Name == "upstream tools" && c.OK {
+				tools[c.Detail]++
+			}
+		}
+	}
+	if len(tools) == 1 {
+		for detail := range tools {
+			shared = append(shared, check{Name: "upstream tools", OK: true, Detail: detail + " (every account that answered lists the same)"})
+		}
+	}
+	tw := newTable(w)
+	for _, c := range shared {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.mark(c.OK), c.Name, c.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = newTable(w)
+	fmt.Fprintln(tw, " \tACCOUNT\tNAME\tROLE\tUPSTREAM\tTIME")
+	var failures []check
+	ready := 0
+	for _, acct := range r.accounts {
+		cs := perAccount[acct.ID]
+		role, up, ok := "-", "-", len(cs) > 0
+		var took time.Duration
+		for _, c := range cs {
+			took += time.Duration(c.DurationMS) * time.Millisecond
+			mark := "✓"
+			if !c.OK {
+				mark, ok = "✗", false
+				failures = append(failures, c)
+			}
+			switch c.Name {
+			case "assume role", "role credentials":
+				role = mark
+			case "upstream":
+				up = mark
+			case "upstream tools":
+				if !c.OK {
+					up = "✗"
+				}
+			}
+		}
+		if ok {
+			ready++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.mark(ok), acct.ID, acct.Name, role, up, took.Round(time.Millisecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, c := range shared {
+		if !c.OK {
+			failures = append([]check{c}, failures...)
+		}
+	}
+	if len(failures) > 0 {
+		fmt.Fprintln(w, "\nFailures:")
+		for _, c := range failures {
+			who := c.Name
+			if c.Account != "" {
+				who = c.Account + " " + c.Name
+			}
+			fmt.Fprintf(w, "%s %s: %s\n", p.mark(false), who, oneLine(c.Detail, 300))
+			if c.Fix != "" {
+				fmt.Fprintln(w, "  "+p.dim("fix: "+c.Fix))
+			}
+		}
+	}
+	for _, warning := range r.Warnings {
+		fmt.Fprintln(w, p.dim("warning: "+oneLine(warning, 300)))
+	}
+	line := fmt.Sprintf("\n%d of %d accounts ready", ready, len(r.accounts))
+	if r.OK {
+		_, err := fmt.Fprintln(w, p.ok(line+"; every check passed"))
+		return err
+	}
+	_, err := fmt.Fprintln(w, p.bad(fmt.Sprintf("%s; %s failed (doctor --verbose shows every check)", line, results.Plural(len(failures), "check"))))
 	return err
 }

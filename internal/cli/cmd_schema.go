@@ -14,6 +14,7 @@ import (
 func gatewaySchemaCmd(_ context.Context, args []string, env cliEnv) error {
 	var cfg app.Config
 	fs, envErr := app.NewFlagSet(buildinfo.Program+" gateway-schema", &cfg, env.getenv, env.stderr)
+	usageOf("gateway-schema", fs)
 	format := fs.String("format", "api", "api (create-gateway-target JSON) or cloudformation (GatewayTarget InlinePayload)")
 	if err := app.ParseFlags(fs, args, envErr); err != nil {
 		return err

@@ -27,7 +27,7 @@ func serveCmd(ctx context.Context, args []string, env cliEnv) error {
 	}
 	log := app.NewLogger(env.stderr, cfg)
 	if cfg.HTTPAddr != "" {
-		return serveHTTP(ctx, cfg, log)
+		return serveHTTP(ctx, cfg, log, app.Wiring{}, nil)
 	}
 	a, err := app.Build(ctx, cfg, log, app.Wiring{})
 	if err != nil {

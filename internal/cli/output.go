@@ -39,6 +39,7 @@ type commandFlags struct {
 func newCommandFlags(name string, env cliEnv) *commandFlags {
 	c := &commandFlags{}
 	c.fs, c.envErr = app.NewFlagSet(buildinfo.Program+" "+name, &c.cfg, env.getenv, env.stderr)
+	usageOf(name, c.fs)
 	if env.getenv("AWS_MCP_LOG_LEVEL") == "" {
 		c.cfg.LogLevel = slog.LevelWarn
 	}

@@ -22,12 +22,14 @@ type Env struct {
 	Getenv         func(string) string
 }
 
-// command is one subcommand: its name, the lines usage shows for it, and
-// what it runs.
+// command is one subcommand: its name, the line usage shows for it, its
+// synopsis and examples (its own -h), and what it runs.
 type command struct {
-	name    string
-	summary []string
-	run     func(ctx context.Context, args []string, env cliEnv) error
+	name     string
+	summary  string
+	synopsis string
+	examples []string
+	run      func(ctx context.Context, args []string, env cliEnv) error
 }
 
 // commands are every subcommand, in the order usage lists them; the first
@@ -36,15 +38,22 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"serve", []string{"run the MCP stdio server (the default when no command is given);", "--http ADDR serves a team over Streamable HTTP instead"}, serveCmd},
-		{"demo", []string{"run a query_all against built-in fakes of AWS (no AWS account needed); --serve for MCP"}, demoCmd},
-		{"accounts", []string{"list the resolved accounts (--json)"}, accountsCmd},
-		{"call", []string{"run a tool in one account (--account ID) or all (--all): call --all TOOL key=value..."}, callCmd},
-		{"tools", []string{"list the AWS MCP Server's tools as seen through one account (--json)"}, toolsCmd},
-		{"doctor", []string{"check credentials, endpoint, and each account's role and upstream session (--json)"}, doctorCmd},
-		{"gateway-schema", []string{"print the AgentCore Gateway tool schema (--format api|cloudformation)"}, gatewaySchemaCmd},
-		{"version", []string{"print the version and commit"}, versionCmd},
-		{"help", []string{"print this help"}, helpCmd},
+		{"serve", "run the MCP stdio server (the default); --http ADDR serves a team over Streamable HTTP", "serve [flags]",
+			[]string{"serve --sso-session corp", "serve --http 127.0.0.1:8080 --insecure-no-auth --accounts accounts.json"}, serveCmd},
+		{"demo", "try everything against built-in fakes of AWS (no AWS account needed)", "demo [--serve [--http ADDR]] [--sso] [--script CODE] [--json]",
+			[]string{"demo", "demo --sso", "demo --serve", "demo --serve --http 127.0.0.1:8080"}, demoCmd},
+		{"accounts", "list the accounts the configuration resolves to", "accounts [--json] [flags]",
+			[]string{"accounts --sso-session corp", "accounts --org"}, accountsCmd},
+		{"call", "run an AWS MCP Server tool in one account or in all of them", "call (--account ID | --all) [flags] TOOL [key=value...]",
+			[]string{`call --all aws___run_script code="await call_boto3(service_name='s3', operation_name='ListBuckets')"`,
+				`call --account 222222222222 --jmespath 'Regions[].RegionName' aws___list_regions`,
+				`call --all --change --allow-changes --rollout-concurrency 5 aws___run_script code="..."`}, callCmd},
+		{"tools", "list the AWS MCP Server's tools as seen through one account", "tools [--account ID] [--json] [flags]", nil, toolsCmd},
+		{"doctor", "check credentials, the endpoint, and every account's role and upstream session", "doctor [--verbose] [--json] [flags]",
+			[]string{"doctor --sso-session corp"}, doctorCmd},
+		{"gateway-schema", "print the AgentCore Gateway tool schema", "gateway-schema [--format api|cloudformation]", nil, gatewaySchemaCmd},
+		{"version", "print the version and commit", "version", nil, versionCmd},
+		{"help", "print this help", "help", nil, helpCmd},
 	}
 }
 
@@ -52,6 +61,10 @@ func init() {
 // failure, 2 invalid configuration or usage.
 func Run(ctx context.Context, args []string, env Env) int {
 	name := commands[0].name
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprint(env.Stdout, usage())
+		return 0
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
@@ -65,21 +78,72 @@ func Run(ctx context.Context, args []string, env Env) int {
 	return 2
 }
 
-// usage lists the commands.
+// usage lists the commands, then examples, then where the flags are.
 func usage() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: %s [command] [flags]\n\nCommands:\n", buildinfo.Program)
+	p := buildinfo.Program
+	fmt.Fprintf(&b, "%s: one MCP server for many AWS accounts.\n\nUsage: %s [command] [flags]\n\nCommands:\n", p, p)
 	for _, c := range commands {
-		for i, line := range c.summary {
-			if i == 0 {
-				fmt.Fprintf(&b, "  %-16s%s\n", c.name, line)
-			} else {
-				fmt.Fprintf(&b, "  %-16s%s\n", "", line)
+		fmt.Fprintf(&b, "  %-16s%s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(&b, "\nExamples:\n")
+	for _, ex := range []string{"demo", "serve --sso-session corp", "doctor --sso-session corp",
+		`call --all aws___run_script code="await call_boto3(service_name='s3', operation_name='ListBuckets')"`} {
+		fmt.Fprintf(&b, "  %s %s\n", p, ex)
+	}
+	fmt.Fprintf(&b, "\nFlags: \"%s COMMAND -h\" shows a command's own flags; \"%s serve -h\" lists every configuration flag,\ngrouped (accounts, credentials, safety, upstream, answers, team server). README.md has the details.\n", p, p)
+	return b.String()
+}
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// commandUsage is a command's -h: its synopsis, its own flags, examples,
+// and one line on the configuration flags it shares with serve.
+func commandUsage(c command, fs *flag.FlagSet) func() {
+	return func() {
+		w := fs.Output()
+		p := buildinfo.Program
+		fmt.Fprintf(w, "%s\n\nUsage: %s %s\n", capitalize(c.summary), p, c.synopsis)
+		var own strings.Builder
+		app.PrintOwnFlags(&own, fs)
+		if own.Len() > 0 {
+			fmt.Fprintf(w, "\nFlags:\n%s", own.String())
+		}
+		if len(c.examples) > 0 {
+			fmt.Fprintf(w, "\nExamples:\n")
+			for _, ex := range c.examples {
+				fmt.Fprintf(w, "  %s %s\n", p, ex)
 			}
 		}
+		switch {
+		case c.name == "demo":
+			fmt.Fprintf(w, "\nOf the configuration flags (\"%s serve -h\"), it honours --%s.\n", p, strings.Join(demoConfigFlags, ", --"))
+		case hasConfigFlags(fs):
+			fmt.Fprintf(w, "\nIt also takes the configuration flags (accounts, credentials, safety, upstream, answers);\n\"%s serve -h\" lists them.\n", p)
+		}
 	}
-	fmt.Fprintf(&b, "\nEvery command takes the configuration flags; run \"%s serve -h\" to list them.\n", buildinfo.Program)
-	return b.String()
+}
+
+func hasConfigFlags(fs *flag.FlagSet) bool {
+	found := false
+	fs.VisitAll(func(f *flag.Flag) { found = found || app.IsConfigFlag(f.Name) })
+	return found
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// usageOf sets fs's -h to the named command's.
+func usageOf(name string, fs *flag.FlagSet) {
+	for _, c := range commands {
+		if c.name == name && name != "serve" {
+			fs.Usage = commandUsage(c, fs)
+		}
+	}
 }
 
 func helpCmd(_ context.Context, _ []string, env cliEnv) error {
@@ -87,7 +151,16 @@ func helpCmd(_ context.Context, _ []string, env cliEnv) error {
 	return nil
 }
 
-func versionCmd(_ context.Context, _ []string, env cliEnv) error {
+func versionCmd(_ context.Context, args []string, env cliEnv) error {
+	if len(args) > 0 {
+		fs := flag.NewFlagSet(buildinfo.Program+" version", flag.ContinueOnError)
+		fs.SetOutput(env.stderr)
+		usageOf("version", fs)
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: version takes no arguments", app.ErrConfig)
+	}
 	rev, modified := buildinfo.Commit()
 	if modified {
 		rev += " (modified)"

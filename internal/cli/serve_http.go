@@ -19,8 +19,9 @@ import (
 )
 
 // serveHTTP runs the team server (serve --http) until SIGTERM or SIGINT,
-// then drains it.
-func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
+// then drains it. w wires the core (the demo points it at its fakes);
+// ready, when set, is told the address once the server listens.
+func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger, w app.Wiring, ready func(addr string)) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	issuer := cfg.OIDCIssuer
@@ -46,7 +47,7 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	} else if cfg.AllowChanges && !cfg.ReadOnly {
 		log.Warn("--allow-changes without an --access-policy: every caller may change every configured account")
 	}
-	a, err := app.Build(ctx, cfg, log, app.Wiring{})
+	a, err := app.Build(ctx, cfg, log, w)
 	if err != nil {
 		return err
 	}
@@ -82,5 +83,8 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger) error {
 	}
 	log.Info("serving MCP over Streamable HTTP", "addr", ln.Addr().String(), "path", teamserver.EndpointPath,
 		"oidc_issuer", cfg.OIDCIssuer, "stateless", cfg.Stateless, "tls", cfg.TLSCert != "", "endpoint", cfg.Endpoint)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
 	return srv.Serve(ctx, ln)
 }

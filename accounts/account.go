@@ -64,9 +64,16 @@ var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 // ValidID reports whether id is a 12-digit AWS account id.
 func ValidID(id string) bool { return accountIDPattern.MatchString(id) }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+// regionPattern is the shape of the Region names AWS publishes
+// (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html):
+// a geographic prefix of a partition, an optional qualifier (gov, iso,
+// isob, isof), a direction and a number: "us-east-1", "ap-southeast-7",
+// "us-gov-west-1", "eusc-de-east-1", "cn-northwest-1". A new Region of a
+// known area passes; a made-up one ("xx-nowhere-9") does not.
+var regionPattern = regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx|cn|eusc)(-(gov|iso|isob|isof|de))?-` +
+	`(east|west|north|south|central|northeast|northwest|southeast|southwest)-\d{1,2}$`)
 
-// ValidRegion reports whether region looks like an AWS region name
+// ValidRegion reports whether region is an AWS Region name
 // ("us-east-1", "us-gov-west-1"). Anything else never reaches a URL or header.
 func ValidRegion(region string) bool {
 	return len(region) <= 32 && regionPattern.MatchString(region)

@@ -107,3 +107,16 @@ func TestParseErrorsNameNoGoType(t *testing.T) {
 		}
 	}
 }
+
+func TestValidRegion(t *testing.T) {
+	t.Parallel()
+	for region, want := range map[string]bool{
+		"us-east-1": true, "eu-central-2": true, "ap-southeast-7": true, "us-gov-west-1": true, "cn-northwest-1": true,
+		"il-central-1": true, "mx-central-1": true, "ca-west-1": true, "us-iso-east-1": true, "eusc-de-east-1": true,
+		"xx-nowhere-9": false, "us-nowhere-1": false, "moon-1": false, "us-east": false, "US-EAST-1": false, "us-east-1a": false,
+	} {
+		if ValidRegion(region) != want {
+			t.Errorf("ValidRegion(%q) = %v, want %v", region, !want, want)
+		}
+	}
+}

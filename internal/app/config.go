@@ -22,21 +22,21 @@ var ErrConfig = errors.New("invalid configuration")
 
 // Config is everything the entrypoints read from flags and environment.
 type Config struct {
-	Endpoint         string
-	AccountsFile     string
-	TargetAccounts   string
-	RoleName         string
-	ExternalID       string
-	SessionName      string
-	Region           string
-	SigningRegion    string
-	Concurrency      int
-	Timeout          time.Duration
-	Profile          string
-	Org              bool
-	OrgTTL           time.Duration
-	OrgRole          string
-	Profiles         string
+	Endpoint       string
+	AccountsFile   string
+	TargetAccounts string
+	RoleName       string
+	ExternalID     string
+	SessionName    string
+	Region         string
+	SigningRegion  string
+	Concurrency    int
+	Timeout        time.Duration
+	Profile        string
+	Org            bool
+	OrgTTL         time.Duration
+	OrgRole        string
+	Profiles       string
 	// SSOSession names an [sso-session] of the AWS config file: every
 	// account of that IAM Identity Center portal with one of SSORoles (globs,
 	// in order of preference); SSOReadOnlyRoles are declared read-only.

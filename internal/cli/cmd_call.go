@@ -77,7 +77,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	if *account != "" {
 		res, err := a.Service.Query(ctx, proxy.QueryRequest{AccountID: *account, ToolName: tool, Arguments: toolArgs, Region: *region, JMESPath: *jmespath})
 		if err != nil {
-			return err
+			return inCLIWords(err)
 		}
 		if budget > 0 {
 			if err := printToolResult(env.stdout, proxy.QueryToolResult(res, int(budget)), *asJSON); err != nil {
@@ -105,7 +105,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 	out, err := a.Service.QueryAll(ctx, proxy.QueryAllRequest{ToolName: tool, Arguments: toolArgs, Region: *region, Regions: regions, Selector: sel, JMESPath: *jmespath}, progress)
 	finish()
 	if err != nil {
-		return err
+		return inCLIWords(err)
 	}
 	if budget > 0 {
 		if err := printToolResult(env.stdout, a.Service.AnswerResult(out, int(budget)), *asJSON); err != nil {
@@ -290,3 +290,23 @@ func countNames(list []any, noun string) string {
 	}
 	return out
 }
+
+// inCLIWords names the CLI's commands and flags where the core's errors
+// name MCP tools and arguments (list_accounts, the accounts selector).
+func inCLIWords(err error) error {
+	if !errors.Is(err, accounts.ErrUnknownAccount) && !errors.Is(err, accounts.ErrEmptySelection) {
+		return err
+	}
+	msg := strings.NewReplacer("(see list_accounts)", "(the accounts command lists them)",
+		"accounts=", "--select ", "tags=", "--tag ", "ou=", "--ou ").Replace(err.Error())
+	return &reworded{msg: msg, err: err}
+}
+
+// reworded is an error told in other words; it still is what it wraps.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r *reworded) Error() string { return r.msg }
+func (r *reworded) Unwrap() error { return r.err }

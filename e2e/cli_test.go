@@ -291,6 +291,40 @@ func TestDemoCommand(t *testing.T) {
 	if strings.Contains(out, "\x1b[") {
 		t.Errorf("ANSI codes on a non-terminal stdout")
 	}
+	// Every success row shows its answer (the script's return value,
+	// summarised), never the script's envelope.
+	answers := regexp.MustCompile(`(?m)^✓\s+\d{12}\s+\S+\s+us-east-1\s+\S+\s+\d+ buckets?: \S+-data-0-\d{12}`).FindAllString(out, -1)
+	if len(answers) < 20 || strings.Contains(out, "api_call") {
+		t.Errorf("%d success rows show bucket names (want at least 20), or a row shows the envelope:\n%s", len(answers), out)
+	}
+	// README's copy of the demo is the program's: its header lines and
+	// every row it shows have the program's form.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile("(?s)`go run \\. demo` starts.*?```\n(.*?)```").FindSubmatch(readme)
+	if block == nil {
+		t.Fatal("README has no block of the demo's output")
+	}
+	lines := strings.Split(string(block[1]), "\n")
+	header := strings.SplitN(out, "\n", 4)
+	if lines[0] != header[0] || lines[1] != header[1] {
+		t.Errorf("README's demo block starts %q, the demo %q", lines[:2], header[:2])
+	}
+	row := regexp.MustCompile(`^[✓✗]  \d{12}  \S+\s+us-east-1  \S+\s+\S`)
+	shown := 0
+	for _, line := range lines {
+		if strings.HasPrefix(line, "✓") || strings.HasPrefix(line, "✗") {
+			shown++
+			if !row.MatchString(line) || (strings.HasPrefix(line, "✓") && !strings.Contains(line, "bucket")) {
+				t.Errorf("README's demo row is not the program's: %q", line)
+			}
+		}
+	}
+	if shown < 5 || !strings.Contains(string(block[1]), "24 of 25 succeeded, 1 failed in") {
+		t.Errorf("README's demo block shows %d rows, or not the summary line", shown)
+	}
 	// Its slowest account answers in 2.2 s; five times that, and more, on a
 	// loaded machine would still mean the demo does not wait on anything else.
 	if elapsed > 20*time.Second {

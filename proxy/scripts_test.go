@@ -272,22 +272,28 @@ func TestCancellationStopsTaskPolling(t *testing.T) {
 	}
 }
 
-// TestAccountsArePacedWithinTheQuota: 10 accounts × 6 regions against an
-// upstream that allows each account 3 requests a second: all answer, and
-// few requests are refused with 429.
+// pacingRegions are 20 target regions: twice what an account may send in
+// a second.
+var pacingRegions = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+	"eu-central-1", "eu-north-1", "eu-south-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+	"ap-northeast-2", "ap-northeast-3", "ca-central-1", "sa-east-1", "me-south-1", "af-south-1"}
+
+// TestAccountsArePacedWithinTheQuota: 10 accounts × 20 regions against an
+// upstream that allows each account 10 requests a second (the published
+// quota), at the default pacing: all answer, and few requests are refused
+// with 429.
 func TestAccountsArePacedWithinTheQuota(t *testing.T) {
 	t.Parallel()
 	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(10)})
 	defer stack.Close()
-	stack.MCP.SetAccountRateLimit(3, 3)
-	svc := pacedService(t, stack, 3, 8)
-	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1"}
+	stack.MCP.SetAccountRateLimit(10, 10)
+	svc := pacedService(t, stack, upstream.DefaultAccountRPS, upstream.DefaultAccountConcurrency)
 	out, err := svc.QueryAll(context.Background(), QueryAllRequest{ToolName: RunScriptTool,
-		Arguments: boto("sts", "GetCallerIdentity", ""), Regions: regions}, nil)
+		Arguments: boto("sts", "GetCallerIdentity", ""), Regions: pacingRegions}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Summary.Succeeded != 60 {
+	if out.Summary.Succeeded != 200 {
 		t.Fatalf("%+v", out.Summary)
 	}
 	sent, throttled := 0, 0
@@ -374,25 +380,26 @@ func (p staticProfiles) ForProfile(context.Context, string) (aws.CredentialsProv
 	return p.stack.BaseCredentials(), nil
 }
 
-// BenchmarkPacedRegions measures the 10 accounts × 6 regions fan-out
-// against an upstream allowing each account 3 requests a second, paced at
-// 3 a second: wall time against what the pacing allows (the busiest
+// BenchmarkPacedRegions measures the 10 accounts × 20 regions fan-out
+// against an upstream allowing each account 10 requests a second, paced
+// at the defaults: wall time against what the pacing allows (the busiest
 // account's requests beyond the bucket, at the rate), and the share of
 // requests refused with 429. Run: go test ./proxy -run '^$' -bench PacedRegions.
 func BenchmarkPacedRegions(b *testing.B) {
-	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1"}
+	regions := pacingRegions
+	rps := float64(upstream.DefaultAccountRPS)
 	for range b.N {
 		b.StopTimer()
 		stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(10)})
-		stack.MCP.SetAccountRateLimit(3, 3)
-		svc := pacedService(b, stack, 3, 8)
+		stack.MCP.SetAccountRateLimit(rps, int(rps))
+		svc := pacedService(b, stack, rps, upstream.DefaultAccountConcurrency)
 		b.StartTimer()
 		start := time.Now()
 		out, err := svc.QueryAll(context.Background(), QueryAllRequest{ToolName: RunScriptTool,
 			Arguments: boto("sts", "GetCallerIdentity", ""), Regions: regions}, nil)
 		wall := time.Since(start)
 		b.StopTimer()
-		if err != nil || out.Summary.Succeeded != 60 {
+		if err != nil || out.Summary.Succeeded != 200 {
 			b.Fatalf("%v %+v", err, out)
 		}
 		busiest, sent, throttled := 0, 0, 0
@@ -400,7 +407,7 @@ func BenchmarkPacedRegions(b *testing.B) {
 			s, th := stack.MCP.Requests(a.ID)
 			busiest, sent, throttled = max(busiest, s-th), sent+s, throttled+th
 		}
-		allowed := time.Duration(float64(busiest-2) / 3 * float64(time.Second))
+		allowed := time.Duration(float64(busiest-int(rps)) / rps * float64(time.Second))
 		b.ReportMetric(wall.Seconds()/allowed.Seconds(), "x_paced")
 		b.ReportMetric(100*float64(throttled)/float64(sent), "%429")
 		b.ReportMetric(float64(wall.Milliseconds()), "wall_ms")

@@ -37,6 +37,9 @@ type Config struct {
 	OrgTTL         time.Duration
 	OrgRole        string
 	Profiles       string
+	// MCPRegion picks the AWS MCP Server's endpoint (and signing) Region by
+	// name; Endpoint is set from it.
+	MCPRegion string
 	// SSOSession names an [sso-session] of the AWS config file: every
 	// account of that IAM Identity Center portal with one of SSORoles (globs,
 	// in order of preference); SSOReadOnlyRoles are declared read-only.
@@ -236,6 +239,16 @@ func (c *Config) Validate() error {
 		// another request of the session for sure.
 		c.Stateless = true
 		c.LogFormat = "json"
+	}
+	if c.MCPRegion != "" {
+		if c.Endpoint != upstream.DefaultEndpoint {
+			return fmt.Errorf("give either --mcp-region %s or --endpoint %s, not both", c.MCPRegion, c.Endpoint)
+		}
+		endpoint, err := upstream.RegionalEndpoint(c.MCPRegion)
+		if err != nil {
+			return fmt.Errorf("--mcp-region: %w", err)
+		}
+		c.Endpoint = endpoint
 	}
 	if err := upstream.ValidateEndpoint(c.Endpoint); err != nil {
 		return err

@@ -48,6 +48,9 @@ func env(names ...string) []string { return names }
 var options = []option{
 	stringOpt("endpoint", env("AWS_MCP_ENDPOINT"), upstream.DefaultEndpoint, func(c *Config) *string { return &c.Endpoint },
 		"AWS MCP Server URL (env AWS_MCP_ENDPOINT); https only, except loopback"),
+	stringOpt("mcp-region", env("AWS_MCP_REGION"), "", func(c *Config) *string { return &c.MCPRegion },
+		"the AWS MCP Server's endpoint Region by name, e.g. eu-central-1 (one of "+strings.Join(upstream.EndpointRegions, ", ")+
+			"); a call's target region stays its own (env AWS_MCP_REGION)"),
 	stringOpt("accounts", env("AWS_MCP_ACCOUNTS_FILE"), "", func(c *Config) *string { return &c.AccountsFile },
 		"JSON or YAML accounts file (env AWS_MCP_ACCOUNTS_FILE); TARGET_ACCOUNTS holds the same JSON inline"),
 	stringOpt("", env("TARGET_ACCOUNTS"), "", func(c *Config) *string { return &c.TargetAccounts },
@@ -121,9 +124,9 @@ var options = []option{
 	boolOpt("allow-secret-fanout", env("AWS_MCP_ALLOW_SECRET_FANOUT"), func(c *Config) *bool { return &c.AllowSecretFanout },
 		"let query_all fan out reads whose answer is a secret: no inline deny on fan-out sessions (env AWS_MCP_ALLOW_SECRET_FANOUT)"),
 	floatOpt("account-rps", env("AWS_MCP_ACCOUNT_RPS"), upstream.DefaultAccountRPS, func(c *Config) *float64 { return &c.AccountRPS },
-		"upstream requests a second per account, within the AWS MCP Server's quota (3 per account and Region); 0 is unpaced (env AWS_MCP_ACCOUNT_RPS)"),
+		"upstream requests a second per account, within the AWS MCP Server's quota (10 per account and endpoint Region, quotas page read 2026-12-06); 0 is unpaced (env AWS_MCP_ACCOUNT_RPS)"),
 	intOpt("account-concurrency", env("AWS_MCP_ACCOUNT_CONCURRENCY"), upstream.DefaultAccountConcurrency, func(c *Config) *int { return &c.AccountConcurrency },
-		"upstream requests in flight per account; 0 is unbounded (env AWS_MCP_ACCOUNT_CONCURRENCY)"),
+		"upstream requests in flight per account, within the quota's 100 concurrent connections per account and endpoint Region; 0 is unbounded (env AWS_MCP_ACCOUNT_CONCURRENCY)"),
 	stringOpt("http", env("AWS_MCP_HTTP_ADDR"), "", func(c *Config) *string { return &c.HTTPAddr },
 		"serve: MCP Streamable HTTP at ADDR/mcp for a team instead of stdio, e.g. :8080 (env AWS_MCP_HTTP_ADDR)"),
 	boolOpt("agentcore-runtime", env("AWS_MCP_AGENTCORE_RUNTIME"), func(c *Config) *bool { return &c.AgentCoreRuntime },

@@ -159,3 +159,25 @@ func TestIdentityCenterOptions(t *testing.T) {
 		t.Errorf("a team server with --sso-session: %v", err)
 	}
 }
+
+// TestMCPRegion: --mcp-region picks the regional endpoint and its signing
+// region; an unknown one, or one beside --endpoint, stops the program.
+func TestMCPRegion(t *testing.T) {
+	t.Parallel()
+	parse := func(args ...string) (Config, error) {
+		cfg, _, err := ParseConfig("test", append([]string{"--accounts", "accounts.json"}, args...), func(string) string { return "" }, &bytes.Buffer{})
+		return cfg, err
+	}
+	cfg, err := parse("--mcp-region", "eu-central-1", "--region", "us-west-2")
+	if err != nil || cfg.Endpoint != "https://aws-mcp.eu-central-1.api.aws/mcp" || cfg.UpstreamSigningRegion() != "eu-central-1" || cfg.Region != "us-west-2" {
+		t.Errorf("eu-central-1: %v, endpoint %s signed for %s, target region %s", err, cfg.Endpoint, cfg.UpstreamSigningRegion(), cfg.Region)
+	}
+	for _, args := range [][]string{{"--mcp-region", "eu-south-1"}, {"--mcp-region", "eu-west-1", "--endpoint", "https://example.com/mcp"}} {
+		if _, err := parse(args...); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+	if _, err := parse("--mcp-region", "eu-south-1"); err == nil || !strings.Contains(err.Error(), "ap-northeast-1") {
+		t.Errorf("an unknown Region does not name the list: %v", err)
+	}
+}

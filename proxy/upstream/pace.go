@@ -12,20 +12,24 @@ import (
 )
 
 // Defaults of the per-account pacing. The AWS MCP Server allows an account
-// 3 requests a second sustained in each Region (a newer version of the
-// quotas page says 10) and 27 concurrent connections (newer: 100); beyond
-// that it answers HTTP 429. Every request of an account goes to the one
-// endpoint Region, so the regions of a fan-out and the polls of its tasks
-// share one account's quota (Agent Toolkit for AWS user guide, quotas:
-// https://docs.aws.amazon.com/agent-toolkit/latest/userguide/aws-mcp-limits.html).
+// 10 requests a second sustained in each endpoint Region and 100 concurrent
+// connections (Agent Toolkit for AWS user guide, "AWS MCP Server quotas",
+// read 2026-12-06; an older version said 3 and 27); beyond that it answers
+// HTTP 429. Every request of an account goes to the one endpoint Region, so
+// the regions of a fan-out and the polls of its tasks share one account's
+// quota (https://docs.aws.amazon.com/agent-toolkit/latest/userguide/aws-mcp-limits.html).
+// The quotas are per account: a fan-out over N accounts has N of them. In
+// flight, half the connections: the rest stay for the person's other
+// clients of the same account.
 const (
-	DefaultAccountRPS         = 3
-	DefaultAccountConcurrency = 8
+	DefaultAccountRPS         = 10
+	DefaultAccountConcurrency = 50
 )
 
 // pacing hands out one pacer per account: a token bucket of rps requests a
 // second and a bound on requests in flight. The bucket holds one token
-// less than a second's worth: the upstream's own bucket starts when our
+// less than a second's worth (9 at 10 a second: the burst a cold account
+// may send at once, then one every 100 ms): the upstream's own bucket starts when our
 // first request reaches it, and a later request that travels faster than
 // that first one (a warm connection, after the first one's handshake) would
 // otherwise arrive early and be refused. Once, at the start, it lends the

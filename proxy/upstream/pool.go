@@ -4,6 +4,7 @@
 package upstream
 
 import (
+	"strings"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,23 @@ import (
 
 // DefaultEndpoint is the managed AWS MCP Server.
 const DefaultEndpoint = "https://aws-mcp.us-east-1.api.aws/mcp"
+
+// EndpointRegions are the Regions the AWS MCP Server has an endpoint in
+// (since 2026-10-02; https://docs.aws.amazon.com/general/latest/gr/aws-mcp.html).
+// The target Region of a call is independent of the endpoint's.
+var EndpointRegions = []string{"us-east-1", "us-west-2", "eu-central-1", "eu-west-1", "eu-west-2",
+	"ap-southeast-1", "ap-southeast-2", "ap-northeast-1"}
+
+// RegionalEndpoint returns the endpoint of the AWS MCP Server in region, or
+// an error naming the Regions it has.
+func RegionalEndpoint(region string) (string, error) {
+	for _, r := range EndpointRegions {
+		if r == region {
+			return "https://aws-mcp." + region + ".api.aws/mcp", nil
+		}
+	}
+	return "", fmt.Errorf("the AWS MCP Server has no endpoint in %q: it has %s (--endpoint takes any URL)", region, strings.Join(EndpointRegions, ", "))
+}
 
 // DefaultMaxResponseBytes bounds one upstream answer.
 const DefaultMaxResponseBytes = 10 << 20

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,14 +31,30 @@ const (
 	maxTaskWait     = 30 * time.Second
 )
 
-// taskState is what a task answer says.
+// taskState is what a task answer says. AWS documents aws___get_tasks'
+// arguments, not its answer: a finished task may carry the script's
+// envelope nested under result, or on the task object itself (status,
+// return_value, api_calls, error); both are read.
 type taskState struct {
-	Status   string          `json:"status"`
-	TaskID   string          `json:"task_id"`
-	Error    string          `json:"error"`
-	Result   json.RawMessage `json:"result"`
-	WaitSecs float64         `json:"recommended_wait_seconds"`
+	Status      string          `json:"status"`
+	TaskID      string          `json:"task_id"`
+	Error       string          `json:"error"`
+	Result      json.RawMessage `json:"result"`
+	WaitSecs    float64         `json:"recommended_wait_seconds"`
+	ReturnValue json.RawMessage `json:"return_value"`
+	APICalls    json.RawMessage `json:"api_calls"`
 }
+
+// Task statuses as AWS's tool description and similar services spell them.
+var (
+	taskWorking   = []string{"working", "submitted", "pending", "running", "in_progress", "queued"}
+	taskSucceeded = []string{"success", "succeeded", "completed", "complete", "done"}
+	taskFailed    = []string{"error", "failed", "failure"}
+	taskGone      = []string{"not_found", "expired", "cancelled", "canceled"}
+)
+
+// errTaskUnreadable is a get_tasks answer the proxy cannot read.
+var errTaskUnreadable = errors.New("the task's answer was unreadable")
 
 // payloads are the JSON documents a tools/call result may carry: its
 // structured content first, then each text item.
@@ -122,27 +140,72 @@ func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region 
 		}
 		task, wait2, err := taskOf(answer, id)
 		if err != nil {
+			s.unreadableTask(answer)
 			return nil, nil, fmt.Errorf("poll task %s: %w", id, err)
 		}
 		wait = taskWait(wait2, wait)
-		s.log.Debug("polled a script task", "account", target.AccountID, "task", id, "iteration", i, "status", task.Status)
+		status := strings.ToLower(task.Status)
+		s.log.Debug("polled a script task", "account", target.AccountID, "task", id, "iteration", i, "status", status)
 		switch {
-		case working(task.Status):
+		case slices.Contains(taskWorking, status):
 			continue
-		case task.Status == "not_found" || task.Status == "expired":
-			return nil, nil, fmt.Errorf("%w: the AWS MCP Server no longer knows task %s (%s); tasks expire after 5 minutes", errTaskExpired, id, task.Error)
+		case slices.Contains(taskGone, status):
+			return nil, nil, fmt.Errorf("%w: the AWS MCP Server no longer knows task %s (%s: %s); tasks expire after 5 minutes", errTaskExpired, id, status, task.Error)
+		case !slices.Contains(taskSucceeded, status) && !slices.Contains(taskFailed, status):
+			s.unreadableTask(answer)
+			return nil, nil, fmt.Errorf("poll task %s: %w (status %q)", id, errTaskUnreadable, task.Status)
 		}
 		out := taskResult(task)
 		return out, scriptEnvelope(out), nil
 	}
 }
 
-func working(status string) bool {
-	switch status {
-	case "working", "submitted", "pending", "running", "in_progress":
-		return true
+func working(status string) bool { return slices.Contains(taskWorking, strings.ToLower(status)) }
+
+// unreadableTask logs, once a process, the field names (never the values)
+// of a get_tasks answer the proxy could not read, so that a user can
+// report the real shape.
+func (s *Service) unreadableTask(answer json.RawMessage) {
+	s.taskShapeOnce.Do(func() {
+		s.log.Warn("a get_tasks answer has a shape this version cannot read; please report its field names",
+			"fields", fieldNames(answer))
+	})
+}
+
+// fieldNames lists the object keys of the JSON documents an answer
+// carries, nested ones as a.b, without any value.
+func fieldNames(answer json.RawMessage) string {
+	docs, _ := payloads(answer)
+	seen := map[string]bool{}
+	var names []string
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, inner := range v {
+				name := prefix + k
+				if !seen[name] {
+					seen[name] = true
+					names = append(names, name)
+				}
+				if len(name) < 64 {
+					walk(name+".", inner)
+				}
+			}
+		case []any:
+			for _, inner := range v {
+				walk(prefix, inner)
+			}
+		}
 	}
-	return false
+	for _, doc := range docs {
+		var v any
+		if json.Unmarshal(doc, &v) == nil {
+			walk("", v)
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
 }
 
 // taskWait is the recommended wait, bounded, or fallback.
@@ -154,21 +217,29 @@ func taskWait(secs float64, fallback time.Duration) time.Duration {
 }
 
 // taskOf finds task id in a get_tasks answer: {"tasks": [...],
-// "recommended_wait_seconds": ...}.
+// "recommended_wait_seconds": ...}, or a task object alone (at the top or
+// under "task").
 func taskOf(answer json.RawMessage, id string) (taskState, float64, error) {
 	docs, err := payloads(answer)
 	if err != nil {
-		return taskState{}, 0, fmt.Errorf("unreadable get_tasks answer: %w", err)
+		return taskState{}, 0, fmt.Errorf("%w: %w", errTaskUnreadable, err)
 	}
 	for _, doc := range docs {
 		var body struct {
 			Tasks    []taskState `json:"tasks"`
+			Task     *taskState  `json:"task"`
 			WaitSecs float64     `json:"recommended_wait_seconds"`
+			taskState
 		}
 		if json.Unmarshal(doc, &body) != nil {
 			continue
 		}
-		for _, t := range body.Tasks {
+		candidates := body.Tasks
+		if body.Task != nil {
+			candidates = append(candidates, *body.Task)
+		}
+		candidates = append(candidates, body.taskState)
+		for _, t := range candidates {
 			if t.TaskID == id {
 				if t.WaitSecs == 0 {
 					t.WaitSecs = body.WaitSecs
@@ -177,7 +248,7 @@ func taskOf(answer json.RawMessage, id string) (taskState, float64, error) {
 			}
 		}
 	}
-	return taskState{}, 0, fmt.Errorf("the get_tasks answer does not name task %s", id)
+	return taskState{}, 0, fmt.Errorf("%w: it does not name task %s", errTaskUnreadable, id)
 }
 
 // taskResult is a finished task's answer as a tools/call result: the
@@ -185,11 +256,26 @@ func taskOf(answer json.RawMessage, id string) (taskState, float64, error) {
 // when it finishes in time.
 func taskResult(t taskState) json.RawMessage {
 	result := t.Result
-	if len(result) == 0 || string(result) == "null" {
-		envelope := map[string]any{"status": "error", "error": "the task ended without a result", "return_value": nil, "api_calls": []any{}}
-		if t.Status != "failed" && t.Status != "error" {
-			envelope["status"] = "success"
-			delete(envelope, "error")
+	failed := slices.Contains(taskFailed, strings.ToLower(t.Status))
+	switch {
+	case hasJSON(result):
+	case hasJSON(t.ReturnValue) || hasJSON(t.APICalls) || t.Error != "":
+		// The envelope on the task object itself.
+		envelope := map[string]any{"status": "success", "return_value": t.ReturnValue, "api_calls": t.APICalls}
+		if !hasJSON(t.ReturnValue) {
+			envelope["return_value"] = nil
+		}
+		if !hasJSON(t.APICalls) {
+			envelope["api_calls"] = []any{}
+		}
+		if failed {
+			envelope["status"], envelope["error"] = "error", t.Error
+		}
+		result, _ = json.Marshal(envelope)
+	default:
+		envelope := map[string]any{"status": "success", "return_value": nil, "api_calls": []any{}}
+		if failed {
+			envelope["status"], envelope["error"] = "error", "the task ended without a result"
 		}
 		result, _ = json.Marshal(envelope)
 	}
@@ -208,3 +294,5 @@ func taskResult(t taskState) json.RawMessage {
 	})
 	return out
 }
+
+func hasJSON(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -194,9 +196,21 @@ func TestSecretReadsAreDeniedInFanouts(t *testing.T) {
 // get_tasks call names at most 3 ids.
 func TestScriptTasksArePolledToTheirEnd(t *testing.T) {
 	t.Parallel()
+	for _, shape := range []fakeaws.TaskShape{fakeaws.TaskNested, fakeaws.TaskFlat} {
+		t.Run(fmt.Sprintf("shape %d", shape), func(t *testing.T) {
+			t.Parallel()
+			scriptTasksPolledToTheirEnd(t, shape)
+		})
+	}
+}
+
+// scriptTasksPolledToTheirEnd runs 50 long scripts against get_tasks
+// answering in shape.
+func scriptTasksPolledToTheirEnd(t *testing.T, shape fakeaws.TaskShape) {
 	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(50)})
 	defer stack.Close()
 	stack.MCP.SetScriptTasks(time.Second, 1)
+	stack.MCP.SetTaskShape(shape)
 	svc := scriptService(t, stack, Config{Concurrency: 50})
 	out := runScriptAll(t, svc, script("import asyncio\nawait asyncio.sleep(3)\nresp = await call_boto3(service_name='sts', operation_name='GetCallerIdentity')\nresp"))
 	if out.Summary.Succeeded != 50 {
@@ -207,8 +221,8 @@ func TestScriptTasksArePolledToTheirEnd(t *testing.T) {
 		t.Errorf("a task handle reached the answer")
 	}
 	for _, e := range out.Results {
-		if !strings.Contains(results.Text(e.Data), `"Account":"`+e.AccountID+`"`) {
-			t.Errorf("account %s: %s, want its caller identity", e.AccountID, results.Text(e.Data))
+		if !strings.Contains(string(e.Value()), `"Account":"`+e.AccountID+`"`) {
+			t.Errorf("account %s: %s, want its caller identity", e.AccountID, e.Value())
 		}
 	}
 	polls := 0
@@ -223,6 +237,36 @@ func TestScriptTasksArePolledToTheirEnd(t *testing.T) {
 	}
 	if polls < 50 {
 		t.Errorf("%d get_tasks calls for 50 tasks", polls)
+	}
+}
+
+// TestUnreadableTaskAnswersAreSaid: a get_tasks answer of a shape nobody
+// guessed makes each account's entry say so, and the log names its fields
+// (never its values) once.
+func TestUnreadableTaskAnswersAreSaid(t *testing.T) {
+	t.Parallel()
+	stack := fakeaws.Start(fakeaws.Options{Accounts: fakeaws.NumberedAccounts(5)})
+	defer stack.Close()
+	stack.MCP.SetScriptTasks(time.Millisecond, 0.1)
+	stack.MCP.SetTaskShape(fakeaws.TaskUnknown)
+	var logged bytes.Buffer
+	svc := scriptService(t, stack, Config{Concurrency: 5})
+	svc.log = slog.New(slog.NewTextHandler(&logged, nil))
+	out := runScriptAll(t, svc, script("import asyncio\nawait asyncio.sleep(1)\nresp = await call_boto3(service_name='sts', operation_name='GetCallerIdentity')\nresp"))
+	for _, e := range out.Results {
+		if e.Status != StatusError || !strings.Contains(e.Error, "the task's answer was unreadable") {
+			t.Errorf("account %s: %s %s", e.AccountID, e.Status, e.Error)
+		}
+	}
+	var line string
+	for _, l := range strings.Split(logged.String(), "\n") {
+		if strings.Contains(l, "cannot read") {
+			line = l
+		}
+	}
+	if n := strings.Count(logged.String(), "cannot read"); n != 1 || !strings.Contains(line, "tasks.output.return_value") ||
+		strings.Contains(line, "2000000000") || strings.Contains(line, "arn:") {
+		t.Errorf("logged %d times, or not the field names, or a value:\n%s", n, line)
 	}
 }
 

@@ -43,6 +43,8 @@ type Service struct {
 	creds Credentials
 	pool  *upstream.Pool
 	log   *slog.Logger
+	// taskShapeOnce logs an unreadable get_tasks answer once.
+	taskShapeOnce sync.Once
 	tools toolCache
 	// store keeps answers for get_result; nil keeps none.
 	store results.Store

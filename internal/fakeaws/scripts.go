@@ -252,6 +252,30 @@ type scriptTasks struct {
 	mu    sync.Mutex
 	seq   int
 	tasks map[string]*fakeTask
+	shape TaskShape
+}
+
+// TaskShape is how the fake's aws___get_tasks answers a finished task. AWS
+// documents the tool's arguments but not its answer, so the proxy reads
+// either shape, and says so when it can read neither.
+type TaskShape int
+
+// The shapes of a finished task.
+const (
+	// TaskNested: {"task_id", "status": "completed"|"failed", "result": <the script's envelope>}.
+	TaskNested TaskShape = iota
+	// TaskFlat: the envelope on the task itself: {"task_id", "status":
+	// "success"|"error", "return_value", "api_calls", "error"?}.
+	TaskFlat
+	// TaskUnknown: a shape nobody guessed: {"id", "state", "output"}.
+	TaskUnknown
+)
+
+// SetTaskShape sets how get_tasks answers a finished task.
+func (m *MCPServer) SetTaskShape(shape TaskShape) {
+	m.tasks.mu.Lock()
+	defer m.tasks.mu.Unlock()
+	m.tasks.shape = shape
 }
 
 // DefaultTaskAfter is how long a fake script may run before it answers
@@ -286,6 +310,16 @@ func (t *scriptTasks) status(account, id string) map[string]any {
 	}
 	if now.Before(task.done) {
 		return map[string]any{"task_id": id, "status": "working"}
+	}
+	switch t.shape {
+	case TaskFlat:
+		out := map[string]any{"task_id": id}
+		for k, v := range task.answer {
+			out[k] = v
+		}
+		return out
+	case TaskUnknown:
+		return map[string]any{"id": id, "state": "done", "output": task.answer}
 	}
 	status := "completed"
 	if task.answer["status"] == "error" {

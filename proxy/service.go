@@ -45,7 +45,7 @@ type Service struct {
 	log   *slog.Logger
 	// taskShapeOnce logs an unreadable get_tasks answer once.
 	taskShapeOnce sync.Once
-	tools toolCache
+	tools         toolCache
 	// store keeps answers for get_result; nil keeps none.
 	store results.Store
 	// tasks runs query_all as an MCP task (set by NewServer).

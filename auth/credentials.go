@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 )
@@ -29,6 +30,10 @@ const (
 	// DefaultDeniedTTL is how long an AccessDenied on AssumeRole is
 	// remembered before the role is tried again.
 	DefaultDeniedTTL = 5 * time.Minute
+	// DefaultMaxAssumeRoles bounds the AssumeRole calls in flight: a fan-out
+	// starts every account at once, and STS, not the upstream, sets the pace
+	// of a cold one (the SDK retries its throttling with backoff).
+	DefaultMaxAssumeRoles = 64
 )
 
 // RoleTarget names the role to assume in one account, and how. Empty fields
@@ -85,6 +90,9 @@ type Options struct {
 	DeniedTTL time.Duration
 	// Now is the clock of the denial cache; time.Now when nil.
 	Now func() time.Time
+	// MaxAssumeRoles bounds the AssumeRole calls in flight
+	// (DefaultMaxAssumeRoles when 0).
+	MaxAssumeRoles int
 }
 
 // Store hands out one cached credentials provider per role target. Concurrent
@@ -118,7 +126,27 @@ func NewStore(client stscreds.AssumeRoleAPIClient, optFns ...func(*Options)) *St
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxAssumeRoles <= 0 {
+		opts.MaxAssumeRoles = DefaultMaxAssumeRoles
+	}
+	client = boundedAssumeRole{client, make(chan struct{}, opts.MaxAssumeRoles)}
 	return &Store{client: client, opts: opts, providers: make(map[RoleTarget]*aws.CredentialsCache), current: map[string]roleRef{}}
+}
+
+// boundedAssumeRole keeps at most cap(slots) AssumeRole calls in flight.
+type boundedAssumeRole struct {
+	stscreds.AssumeRoleAPIClient
+	slots chan struct{}
+}
+
+func (b boundedAssumeRole) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, opts ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	select {
+	case b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-b.slots }()
+	return b.AssumeRoleAPIClient.AssumeRole(ctx, in, opts...)
 }
 
 // resolve fills a target's empty fields from the store's options.

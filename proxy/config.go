@@ -6,7 +6,13 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultConcurrency    = 16
+	// DefaultConcurrency is automatic: a fan-out starts every target at
+	// once, held back by each account's quota pacing and by the process's
+	// bound on upstream calls in flight, not by a fixed width. The AWS MCP
+	// Server's quotas are per account, so N accounts have N budgets, and a
+	// script takes 10-15 s: a fixed width of 16 made 1,000 accounts take
+	// 63 rounds of a script.
+	DefaultConcurrency    = 0
 	DefaultMaxConcurrency = 128
 	DefaultTimeout        = 120 * time.Second
 	DefaultRegion         = "us-east-1"
@@ -19,7 +25,8 @@ const (
 type Config struct {
 	// DefaultRegion is the target region of a query that names none.
 	DefaultRegion string
-	// Concurrency bounds the accounts queried at once by QueryAll.
+	// Concurrency bounds the accounts queried at once by QueryAll; 0 is
+	// automatic (every target at once).
 	Concurrency int
 	// Timeout bounds one account's call (credentials, session, tool call).
 	Timeout time.Duration
@@ -30,8 +37,9 @@ type Config struct {
 	// AllowSecretFanout lets QueryAll run reads whose answer is a secret
 	// (SecretReads).
 	AllowSecretFanout bool
-	// MaxConcurrency bounds the workers a fan-out may grow to when its
-	// accounts would not all answer before its deadline.
+	// MaxConcurrency bounds the workers a fan-out with a Concurrency may
+	// grow to when its accounts would not all answer before its deadline,
+	// and a change's rollout concurrency.
 	MaxConcurrency int
 	// ResultBudget bounds the text of a tool result (results.DefaultBudget
 	// when 0); ResultBudgetMax is the ceiling a call's max_bytes may ask for.

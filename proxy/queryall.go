@@ -63,9 +63,10 @@ type plan struct {
 	readOnlySession bool
 }
 
-// QueryAll calls a tool in every selected account (and region) in parallel,
-// at most Concurrency at a time (more, up to MaxConcurrency, when the
-// accounts would not all answer before the deadline), each bounded by the
+// QueryAll calls a tool in every selected account (and region) in parallel:
+// every target at once, or at most Concurrency at a time when one is set
+// (more, up to MaxConcurrency, when the accounts would not all answer
+// before the deadline), each bounded by the
 // per-account timeout. One account's failure never fails the whole call:
 // it is a Result with StatusError. An invalid request, an empty selection
 // or a refused tool is an error, returned before any upstream call. If ctx
@@ -265,7 +266,11 @@ func (s *Service) start(ctx context.Context, p *plan, progress Progress, release
 			progress(done, total)
 		}
 	}
-	r.fan = newFanout(runCtx, len(p.targets), s.cfg.Concurrency, s.cfg.MaxConcurrency, deadline,
+	width, ceiling := s.cfg.Concurrency, s.cfg.MaxConcurrency
+	if width <= 0 {
+		width, ceiling = len(p.targets), len(p.targets) // automatic: every target at once
+	}
+	r.fan = newFanout(runCtx, len(p.targets), width, ceiling, deadline,
 		func(ctx context.Context, i int) { r.record(i, s.runTarget(ctx, p, i)) }, gated)
 	s.bg.Go(func() {
 		defer release()
@@ -360,7 +365,10 @@ func (r *run) snapshot() *results.Answer {
 		out.Warnings = append(append([]string(nil), out.Warnings...), w)
 	}
 	out.Count()
-	concurrency := min(r.s.cfg.Concurrency, len(r.p.targets))
+	concurrency := len(r.p.targets)
+	if r.s.cfg.Concurrency > 0 {
+		concurrency = min(r.s.cfg.Concurrency, concurrency)
+	}
 	if r.fan != nil {
 		concurrency = r.fan.peak()
 	}

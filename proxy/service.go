@@ -69,9 +69,6 @@ func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.
 	if cfg.DefaultRegion == "" {
 		cfg.DefaultRegion = DefaultRegion
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}

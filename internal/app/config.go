@@ -70,6 +70,9 @@ type Config struct {
 
 	// Hardening: the fan-out's growth, denied roles, secret reads.
 	MaxConcurrency    int
+	// MaxInFlight bounds the upstream calls of the whole process (shared
+	// fairly among a team server's callers).
+	MaxInFlight int
 	DeniedTTL         time.Duration
 	AllowSecretFanout bool
 
@@ -262,8 +265,8 @@ func (c *Config) Validate() error {
 	if !accounts.ValidRoleName(c.RoleName) {
 		return fmt.Errorf("role name %q is not a valid IAM role name", c.RoleName)
 	}
-	if c.Concurrency < 1 || c.Concurrency > 1024 {
-		return fmt.Errorf("concurrency %d: want 1 to 1024", c.Concurrency)
+	if c.Concurrency < 0 || c.Concurrency > 4096 {
+		return fmt.Errorf("concurrency %d: want 0 (automatic: every target at once) to 4096", c.Concurrency)
 	}
 	if c.Timeout <= 0 {
 		return fmt.Errorf("timeout %s: want a positive duration", c.Timeout)
@@ -285,6 +288,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReplyWithin < 0 {
 		return fmt.Errorf("reply-within %s: want zero or more", c.ReplyWithin)
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > 100000 {
+		return fmt.Errorf("max-in-flight %d: want 1 to 100000", c.MaxInFlight)
 	}
 	if c.MaxConcurrency > 4096 {
 		return fmt.Errorf("max-concurrency %d: want at most 4096", c.MaxConcurrency)

@@ -18,7 +18,7 @@ var flagGroups = []struct {
 	{"Accounts", []string{"sso-session", "sso-role", "sso-read-only-roles", "accounts", "org", "org-ttl", "org-role", "profiles", "exclude", "region"}},
 	{"Credentials", []string{"profile", "role-name", "external-id", "session-name", "session-policy-arn", "denied-ttl"}},
 	{"Safety", []string{"read-only", "allow-write-fanout", "allow-secret-fanout", "allow-changes"}},
-	{"Upstream (the AWS MCP Server)", []string{"mcp-region", "endpoint", "signing-region", "timeout", "concurrency", "max-concurrency", "account-rps", "account-concurrency", "max-response-bytes"}},
+	{"Upstream (the AWS MCP Server)", []string{"mcp-region", "endpoint", "signing-region", "timeout", "concurrency", "max-in-flight", "max-concurrency", "account-rps", "account-concurrency", "max-response-bytes"}},
 	{"Answers", []string{"result-budget", "result-budget-max", "result-store-bytes", "result-ttl", "reply-within", "results-bucket", "results-prefix"}},
 	{"Team server (serve --http)", []string{"http", "oidc-issuer", "oidc-audience", "oidc-client-id", "oidc-scope", "access-policy", "source-identity",
 		"caller-fanouts", "drain", "body-timeout", "stateless", "tls-cert", "tls-key", "insecure-no-auth", "agentcore-runtime", "trust-runtime-user-id"}},

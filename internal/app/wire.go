@@ -85,7 +85,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 		// A cold fan-out is one AssumeRole per account; ride out STS
 		// throttling with a few more attempts than the SDK's default 3.
 		o.RetryMaxAttempts = 5
-		o.HTTPClient = sizedHTTPClient(o.HTTPClient, cfg.MaxConcurrency)
+		o.HTTPClient = sizedHTTPClient(o.HTTPClient, auth.DefaultMaxAssumeRoles)
 		if w.STSEndpoint != "" {
 			o.BaseEndpoint = aws.String(w.STSEndpoint)
 		}
@@ -142,7 +142,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 		SigningRegion:      cfg.UpstreamSigningRegion(),
 		MaxResponseBytes:   cfg.MaxResponseBytes,
 		Transport:          upstreamTransport(cfg, w),
-		MaxInFlight:        max(64, 4*cfg.Concurrency, cfg.MaxConcurrency),
+		MaxInFlight:        max(cfg.MaxInFlight, cfg.Concurrency),
 		AccountRPS:         cfg.AccountRPS,
 		AccountConcurrency: cfg.AccountConcurrency,
 		Logger:             log,
@@ -288,7 +288,9 @@ func upstreamTransport(cfg Config, w Wiring) *http.Transport {
 	if w.UpstreamTransport != nil {
 		return w.UpstreamTransport
 	}
-	return upstream.NewTransport(max(cfg.Concurrency, cfg.MaxConcurrency))
+	// Idle connections kept per host: enough for a wide fan-out's next
+	// round without a new handshake each (HTTP/2 needs few).
+	return upstream.NewTransport(min(max(cfg.Concurrency, cfg.MaxConcurrency, 64), 1024))
 }
 
 // LocalUser names the person running the proxy, for RoleSessionName

@@ -96,7 +96,11 @@ func runDoctor(ctx context.Context, a *app.App) doctorReport {
 		checks = append(checks, check{Name: "accounts", Detail: err.Error(), Fix: "fix the account sources (--accounts, TARGET_ACCOUNTS, --org, --profiles)"})
 	}
 	perAccount := make([][]check, len(list))
-	sem := make(chan struct{}, a.Config.Concurrency)
+	parallel := a.Config.Concurrency
+	if parallel <= 0 {
+		parallel = doctorParallel
+	}
+	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, acct := range list {
 		wg.Go(func() {
@@ -115,6 +119,10 @@ func runDoctor(ctx context.Context, a *app.App) doctorReport {
 	}
 	return report
 }
+
+// doctorParallel is how many accounts doctor checks at once without a
+// --concurrency: each check makes an AssumeRole and a session.
+const doctorParallel = 16
 
 func timed(c *check, start time.Time) { c.DurationMS = time.Since(start).Milliseconds() }
 

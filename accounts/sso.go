@@ -55,7 +55,7 @@ type SSOOptions struct {
 	// Explain turns a portal error into the person's fix (an expired
 	// session: sign in again), or returns it as it is.
 	Explain func(error) error
-	Log *slog.Logger
+	Log     *slog.Logger
 }
 
 // SSOSource lists every account of an IAM Identity Center portal that has

@@ -69,10 +69,10 @@ type Config struct {
 	ResultsKMSKey    string // env only: AWS_MCP_RESULTS_KMS_KEY
 
 	// Hardening: the fan-out's growth, denied roles, secret reads.
-	MaxConcurrency    int
+	MaxConcurrency int
 	// MaxInFlight bounds the upstream calls of the whole process (shared
 	// fairly among a team server's callers).
-	MaxInFlight int
+	MaxInFlight       int
 	DeniedTTL         time.Duration
 	AllowSecretFanout bool
 

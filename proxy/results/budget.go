@@ -113,21 +113,28 @@ const (
 // view is what the layout knows of one entry.
 type view struct {
 	label string
-	// value is the answer (Entry.Value) when it can fit the budget; full
-	// is its size.
-	value json.RawMessage
+	// full is the size of the answer (Entry.Value).
 	full  int
 	unit  *unit
 	group *errorGroup
 }
 
 // unit is a shown-or-omitted answer: one account's, or several accounts'
-// identical answer.
+// identical answer. value is held only while the unit is shown.
 type unit struct {
 	members []int
 	value   json.RawMessage
 	size    int
 	shown   bool
+}
+
+// show marks a unit shown (taking its value) or not (letting it go).
+func (l *layout) show(u *unit, shown bool) {
+	u.shown = shown
+	u.value = nil
+	if shown {
+		u.value = l.a.Results[u.members[0]].Value()
+	}
 }
 
 // errorGroup is one error (or reason to skip) several accounts share.
@@ -164,18 +171,18 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 		}
 		switch {
 		case e.Status == StatusSuccess && e.hasData():
+			// Only a hash and a size are kept of each answer: the values
+			// of the answers shown are taken again when they are chosen,
+			// so rendering holds no copy of every answer.
 			value := e.Value()
 			v.full = len(value)
 			key := sha256.Sum256(value)
-			if v.full <= opts.Budget {
-				v.value = value
-			}
 			if u := byKey[key]; u != nil {
 				u.members = append(u.members, i)
 				v.unit = u
 				continue
 			}
-			u := &unit{members: []int{i}, value: v.value, size: v.full}
+			u := &unit{members: []int{i}, size: v.full}
 			byKey[key], v.unit = u, u
 			l.units = append(l.units, u)
 		case e.Status == StatusPending:
@@ -251,7 +258,7 @@ func (l *layout) omitted() int {
 // first), then single answers in account order, while the budget lasts.
 func (l *layout) choose() {
 	for _, u := range l.units {
-		u.shown = false
+		l.show(u, false)
 	}
 	order := make([]*unit, len(l.units))
 	copy(order, l.units)
@@ -260,15 +267,15 @@ func (l *layout) choose() {
 	used := l.size(l.build())
 	var shown []*unit
 	for _, u := range order {
-		if u.value == nil {
+		if u.size > l.opts.Budget-used {
 			continue
 		}
 		first := u.members[0]
 		before := len(Marshal(l.item(first)))
-		u.shown = true
+		l.show(u, true)
 		delta := len(Marshal(l.item(first))) - before
 		if used+delta+slack > l.opts.Budget {
-			u.shown = false
+			l.show(u, false)
 			continue
 		}
 		used += delta
@@ -277,7 +284,7 @@ func (l *layout) choose() {
 	// The arithmetic is exact but for the note and the links; undo the
 	// last shown answers while the reply is too long.
 	for len(shown) > 0 && l.size(l.build()) > l.opts.Budget {
-		shown[len(shown)-1].shown = false
+		l.show(shown[len(shown)-1], false)
 		shown = shown[:len(shown)-1]
 	}
 }

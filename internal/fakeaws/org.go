@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -104,11 +105,7 @@ func (o *Organizations) Throttle(n int) {
 func (o *Organizations) Calls() map[string]int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := make(map[string]int, len(o.calls))
-	for k, v := range o.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(o.calls)
 }
 
 // TotalCalls returns how many calls were received, throttled ones included.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,11 +114,7 @@ func (p *SSOPortal) Calls(op string) int {
 func (p *SSOPortal) RoleCredentialCalls() map[string]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[string]int, len(p.roleCreds))
-	for k, v := range p.roleCreds {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(p.roleCreds)
 }
 
 // ServeHTTP answers the portal's and SSO OIDC's operations.

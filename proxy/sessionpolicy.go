@@ -129,10 +129,10 @@ func (s *Service) policyFor(acc Access, fanout bool) SessionPolicy {
 	return SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}
 }
 
-// signingPolicy is the session policy the credentials of a call of tool
-// in an account carry for the context's caller: none for a profile
-// account, which signs with its own credentials.
-func (s *Service) signingPolicy(ctx context.Context, a accounts.Account, tool string, fanout bool) SessionPolicy {
+// signingPolicy is the session policy the credentials of a call in an
+// account carry for the context's caller: none for a profile or IAM
+// Identity Center account, which signs with its own credentials.
+func (s *Service) signingPolicy(ctx context.Context, a accounts.Account, fanout bool) SessionPolicy {
 	if a.Profile != "" || a.SSORole != "" {
 		return SessionPolicy{}
 	}
@@ -144,5 +144,5 @@ func (s *Service) signingPolicy(ctx context.Context, a accounts.Account, tool st
 // carries in an account for the context's caller (doctor checks that STS
 // accepts it).
 func (s *Service) FanoutPolicy(ctx context.Context, a accounts.Account) SessionPolicy {
-	return s.signingPolicy(ctx, a, RunScriptTool, true)
+	return s.signingPolicy(ctx, a, true)
 }

@@ -27,7 +27,7 @@ var ErrToolNotListed = errors.New("not offered by the AWS MCP Server")
 // listed, an IAM-bounded tool goes on (each account then reports its own
 // failure) and another counts as a write, or is an error when need is set.
 func (s *Service) classify(ctx context.Context, selected []accounts.Account, tool string, args json.RawMessage, need, fanout bool) (bool, error) {
-	tools, listErr := s.cachedTools(ctx, selected, tool, fanout)
+	tools, listErr := s.cachedTools(ctx, selected, fanout)
 	if listErr == nil {
 		if _, ok := tools[tool]; !ok {
 			return false, notListed(tool, tools)
@@ -67,16 +67,16 @@ const exampleArguments = `{"code": "resp = await call_boto3(service_name='ec2', 
 
 // cachedTools returns the upstream's tools by name, listing them once per
 // process through the first of candidates that answers, with the session
-// policy the call of tool will carry there (so a fan-out assumes no extra
+// policy a call (of a fan-out, or not) will carry there (so a fan-out assumes no extra
 // role).
-func (s *Service) cachedTools(ctx context.Context, candidates []accounts.Account, tool string, fanout bool) (map[string]mcp.Tool, error) {
+func (s *Service) cachedTools(ctx context.Context, candidates []accounts.Account, fanout bool) (map[string]mcp.Tool, error) {
 	return s.tools.load(ctx, func(ctx context.Context) ([]mcp.Tool, error) {
 		var lastErr error
 		for i, a := range candidates {
 			if i == 3 {
 				break
 			}
-			tools, err := s.fetchTools(ctx, a, s.signingPolicy(ctx, a, tool, fanout))
+			tools, err := s.fetchTools(ctx, a, s.signingPolicy(ctx, a, fanout))
 			if err == nil {
 				return tools, nil
 			}
@@ -128,7 +128,7 @@ func (s *Service) toolsThrough(ctx context.Context, accountID string) ([]mcp.Too
 		}
 		acct = all[0]
 	}
-	tools, err := s.fetchTools(ctx, acct, s.signingPolicy(ctx, acct, "", false))
+	tools, err := s.fetchTools(ctx, acct, s.signingPolicy(ctx, acct, false))
 	if err != nil {
 		return nil, acct, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) WarmTools(ctx context.Context) {
 		err = errors.New("no accounts are configured")
 	}
 	if err == nil {
-		_, err = s.cachedTools(ctx, all, RunScriptTool, true)
+		_, err = s.cachedTools(ctx, all, true)
 	}
 	if err != nil {
 		s.log.Debug("cannot list the upstream tools yet", "error", err)

@@ -184,15 +184,8 @@ func compact(raw json.RawMessage) json.RawMessage {
 	return b.Bytes()
 }
 
-// jsonString encodes s as a JSON string, without HTML escapes (a client
-// shows the model what JSON.stringify writes).
-func jsonString(s string) json.RawMessage {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-}
+// jsonString encodes s as a JSON string, as a client writes it.
+func jsonString(s string) json.RawMessage { return Marshal(s) }
 
 // Finished reports whether the entry has its final outcome.
 func (e Entry) Finished() bool { return e.Status != StatusPending }

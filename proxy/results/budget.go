@@ -571,17 +571,6 @@ func clipAll(lines []string, n int) []string {
 	return out
 }
 
-// shortSize is Size without the space, for lists: "12.1K".
-func shortSize(n int) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%dB", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1fK", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
-}
-
 // clipLine squeezes text into one line of at most n bytes.
 func clipLine(s string, n int) string {
 	return Clip(strings.Join(strings.Fields(s), " "), n)

@@ -323,15 +323,17 @@ func (r *run) wait(ctx context.Context) {
 	}
 }
 
-// record keeps target i's final result, in the answer and in the store;
-// the stored copy has its answer text decoded once (here, on the worker),
-// so re-projections with get_result decode only that.
+// record keeps target i's final result, in the answer and in the store,
+// as one copy: its answer text decoded once (here, on the worker), so
+// re-projections with get_result decode only that, and a plain answer kept
+// as that text alone.
 func (r *run) record(i int, res results.Entry) {
+	res = res.Kept()
 	r.mu.Lock()
 	r.entries[i] = res
 	r.mu.Unlock()
 	if r.s.store != nil && r.id != "" {
-		if err := r.s.store.Put(r.s.life, r.owner, r.id, i, res.WithText()); err != nil {
+		if err := r.s.store.Put(r.s.life, r.owner, r.id, i, res); err != nil {
 			r.s.log.Debug("cannot keep an answer", "result_id", r.id, "account", res.AccountID, "error", err)
 		}
 	}

@@ -190,7 +190,7 @@ func (b *Bridge) handleSeed(ctx context.Context, req seedRequest) seedResponse {
 		byAccount := make(map[string]any, len(out.Results))
 		for _, r := range out.Results {
 			if r.Status == proxy.StatusSuccess {
-				byAccount[r.AccountID] = map[string]any{"status": "success", "data": jsonRPCEnvelope(r.Data)}
+				byAccount[r.AccountID] = map[string]any{"status": "success", "data": jsonRPCEnvelope(r.Raw())}
 			} else {
 				byAccount[r.AccountID] = map[string]any{"status": "error", "error": r.Error}
 			}

@@ -41,6 +41,7 @@ func serveCmd(ctx context.Context, args []string, env cliEnv) error {
 func serveStdio(ctx context.Context, a *app.App, stdin io.Reader, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	app.BoundMemory(a)
 	srv := proxy.NewServer(a.Service, buildinfo.Version())
 	stdio := server.NewStdioServer(srv)
 	server.WithWorkerPoolSize(64)(stdio)

@@ -52,6 +52,7 @@ func serveHTTP(ctx context.Context, cfg app.Config, log *slog.Logger, w app.Wiri
 		return err
 	}
 	defer a.Close()
+	app.BoundMemory(a)
 
 	var verifier *teamserver.Verifier
 	if cfg.OIDCIssuer != "" {

@@ -82,6 +82,21 @@ func (e Entry) WithText() Entry {
 	return e
 }
 
+// Kept is the entry as it is kept in memory: its text decoded once, and a
+// plain answer as that text alone (its Data is rebuilt from it where it
+// is needed), so that the fan-out and a memory store share one copy.
+func (e Entry) Kept() Entry {
+	e = e.WithText()
+	if e.plain {
+		e.Data = nil
+	}
+	return e
+}
+
+// Raw returns the upstream's tools/call result (rebuilt for a plain answer
+// kept as its text).
+func (e Entry) Raw() json.RawMessage { return e.withData().Data }
+
 // hasData reports whether the entry has an answer: its data, or the text
 // of a plain one.
 func (e Entry) hasData() bool { return e.Data != nil || e.plain }

@@ -129,9 +129,7 @@ func (m *Memory) store(r *memRecord, i int, e Entry) {
 	m.bytes -= r.sizes[i]
 	r.bytes -= r.sizes[i]
 	delete(r.dropped, i)
-	if e.plain {
-		e.Data = nil // the text alone is the answer: Data is rebuilt on read
-	}
+	e = e.Kept() // a plain answer as its text alone: Data is rebuilt on read
 	cost := entryCost(e)
 	for m.bytes+cost > m.maxBytes && m.evictOldestExcept(r.rec.ID) {
 	}

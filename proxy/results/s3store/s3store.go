@@ -119,8 +119,10 @@ func (s *Store) Create(ctx context.Context, owner string, a *results.Answer) (st
 	return id, nil
 }
 
-// Put writes target i's entry with its data.
+// Put writes target i's entry with its data (the upstream's whole result,
+// rebuilt for a plain answer kept as its text).
 func (s *Store) Put(ctx context.Context, owner, id string, i int, e results.Entry) error {
+	e.Data = e.Raw()
 	return s.put(ctx, s.entryKey(owner, id, i), e)
 }
 

@@ -155,3 +155,18 @@ func TestStoreExpires(t *testing.T) {
 		t.Errorf("Get after the TTL = %v, want expired", err)
 	}
 }
+
+// TestPutKeepsAPlainAnswerKeptAsText: an entry kept as its text alone (the
+// fan-out's and the memory store's one copy) is written with its data.
+func TestPutKeepsAPlainAnswerKeptAsText(t *testing.T) {
+	t.Parallel()
+	e := results.Entry{AccountID: "222222222222", Region: "us-east-1", Status: results.StatusSuccess,
+		Data: json.RawMessage(`{"content":[{"type":"text","text":"{\"Buckets\": []}"}],"isError":false}`)}
+	kept := e.Kept()
+	if kept.Data != nil {
+		t.Fatal("a plain answer kept its Data beside its text")
+	}
+	if got := results.Text(kept.Raw()); got != `{"Buckets": []}` {
+		t.Errorf("Raw of a kept plain answer: %s", got)
+	}
+}

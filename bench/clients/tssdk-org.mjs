@@ -1,0 +1,35 @@
+// The answer contracts at organization scale through the official
+// TypeScript SDK client: the stdio binary (first argument) over 300
+// accounts of the fakeserver (second argument), a DescribeInstances script:
+// the whole tool result within 96 KiB, every account named, the accounts
+// without instances one group, and a re-projection through get_result.
+// Run by bench/claudecode.sh.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const fakes = spawn(process.argv[3], ["-accounts", "300", "-latency", "100ms"], { stdio: ["pipe", "pipe", "inherit"] });
+const first = await new Promise((res) => createInterface({ input: fakes.stdout }).once("line", res));
+const urls = JSON.parse(first);
+const env = { ...process.env, AWS_MCP_LOG_LEVEL: "warn" };
+for (const kv of urls.env) { const i = kv.indexOf("="); env[kv.slice(0, i)] = kv.slice(i + 1); }
+const ids = Array.from({ length: 300 }, (_, i) => ({ id: String(200000000001 + i), name: `acct-${String(i + 1).padStart(3, "0")}` }));
+env.TARGET_ACCOUNTS = JSON.stringify(ids);
+const client = new Client({ name: "org300", version: "1" });
+await client.connect(new StdioClientTransport({ command: process.argv[2], env, stderr: "inherit" }));
+await client.listTools();
+const code = "resp = await call_boto3(service_name='ec2', operation_name='DescribeInstances')\nresp";
+const res = await client.callTool({ name: "query_all", arguments: { tool_name: "aws___run_script", arguments: { code } } }, undefined, { timeout: 120000 });
+const whole = JSON.stringify(res).length;
+const text = res.content.find((c) => c.type === "text").text;
+const named = ids.filter((a) => text.includes(a.id)).length;
+const s = res.structuredContent;
+console.log(`300 accounts: whole result ${whole} characters (${(whole / 1024).toFixed(1)} KiB), text ${text.length}, named ${named}/300, groups ${s.groups?.length ?? 0} (largest ${Math.max(0, ...(s.groups ?? []).map((g) => g.count))}), omitted ${s.summary.omitted}, result_id ${s.summary.result_id}`);
+const again = await client.callTool({ name: "get_result", arguments: { result_id: s.summary.result_id, jmespath: "length(Reservations[].Instances[])" } });
+const counts = again.structuredContent;
+if (whole > 96 * 1024 || named !== 300) process.exitCode = 1;
+console.log(`re-projection: ${counts.summary.succeeded} of ${counts.summary.total} answered, text ${again.content[0].text.length} characters, valid against the schema`);
+await client.close();
+fakes.stdin.end();
+fakes.kill();

@@ -19,7 +19,7 @@ if [ ! -f "$cache/node_modules/@anthropic-ai/claude-code/package.json" ] ||
   npm install --prefix "$cache" --no-audit --no-fund --silent \
     "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@modelcontextprotocol/sdk@$MCP_SDK_VERSION" >&2
 fi
-claude=$(ls "$cache"/node_modules/@anthropic-ai/claude-code-linux-*/claude 2>/dev/null | head -1)
+claude=$(find "$cache/node_modules/@anthropic-ai" -path '*claude-code-linux-*/claude' -type f 2>/dev/null | head -1)
 [ -x "$claude" ] || claude="$cache/node_modules/.bin/claude"
 
 bin=$(mktemp -d)/aws-mcp-multi-account

@@ -35,6 +35,12 @@ type QueryAllRequest struct {
 	// are pending and go on in the background until they finish, their
 	// answers landing in the stored result. 0 waits for every account.
 	ReplyWithin time.Duration
+	// ReplyBudget, when positive, says the caller renders the answer
+	// within that many bytes: the fan-out then holds in memory only the
+	// answers such a reply could show (projected, as values), and the
+	// result store holds the rest, read back if the reply shows one. 0
+	// holds every answer whole (the CLI prints them all).
+	ReplyBudget int
 }
 
 // Summary counts the outcome of a fan-out.
@@ -224,6 +230,8 @@ type run struct {
 
 	mu      sync.Mutex
 	entries []results.Entry
+	// hold bounds what entries hold of the answers (nil: all, whole).
+	hold *holding
 
 	done    chan struct{}
 	replied atomic.Bool
@@ -249,6 +257,9 @@ func (s *Service) start(ctx context.Context, p *plan, progress Progress, release
 			s.log.Warn("cannot keep the answers", "error", err)
 		}
 		r.id = id
+	}
+	if p.req.ReplyBudget > 0 && r.id != "" {
+		r.hold = &holding{limit: holdFor(p.req.ReplyBudget)}
 	}
 
 	runCtx := ctx
@@ -323,20 +334,51 @@ func (r *run) wait(ctx context.Context) {
 	}
 }
 
-// record keeps target i's final result, in the answer and in the store,
-// as one copy: its answer text decoded once (here, on the worker), so
-// re-projections with get_result decode only that, and a plain answer kept
-// as that text alone.
+// record keeps target i's final result in the store and in the answer:
+// its answer text decoded once (here, on the worker), so re-projections
+// with get_result decode only that, and a plain answer kept as that text
+// alone. With a hold, the answer keeps the entry brief (projected, as its
+// value) and, once the reply is given, only its outcome.
 func (r *run) record(i int, res results.Entry) {
 	res = res.Kept()
-	r.mu.Lock()
-	r.entries[i] = res
-	r.mu.Unlock()
+	kept := false
 	if r.s.store != nil && r.id != "" {
-		if err := r.s.store.Put(r.s.life, r.owner, r.id, i, res); err != nil {
+		err := r.s.store.Put(r.s.life, r.owner, r.id, i, res)
+		if err != nil {
 			r.s.log.Debug("cannot keep an answer", "result_id", r.id, "account", res.AccountID, "error", err)
 		}
+		kept = err == nil
 	}
+	if r.hold != nil {
+		if r.replied.Load() {
+			res = res.Brief(nil)
+		} else {
+			res = res.Brief(r.p.proj)
+		}
+		if !kept {
+			res = res.Unkept()
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entries[i] = res
+	switch {
+	case r.hold == nil:
+	case r.replied.Load():
+		r.entries[i] = res.Release()
+	default:
+		r.hold.add(r.entries, i)
+	}
+}
+
+// load reads back the answer of target i from the store, projected as the
+// brief entries of the answer are (Answer.Load).
+func (r *run) load(i int) json.RawMessage {
+	e, err := r.s.store.Entry(r.s.life, r.owner, r.id, i)
+	if err != nil {
+		return nil
+	}
+	return e.Brief(r.p.proj).Value()
 }
 
 func (r *run) pending() int {
@@ -407,7 +449,11 @@ func (r *run) answer() *results.Answer {
 			out.Results[i].Data = nil
 		}
 	}
-	r.p.proj.Entries(out.Results)
+	if r.hold != nil {
+		out.Load = r.load // entries are brief, projected already
+	} else {
+		r.p.proj.Entries(out.Results)
+	}
 	out.Count()
 	return out
 }

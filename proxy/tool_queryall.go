@@ -93,6 +93,7 @@ func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error
 		q.ReplyWithin = within
 	}
 	budget, err := s.budgetArg(args)
+	q.ReplyBudget = budget
 	return q, budget, err
 }
 
@@ -170,7 +171,7 @@ const queryAllOutputSchema = `{
       "status": {"type": "string", "enum": ["success", "error", "pending", "skipped"], "description": "pending: still running when the reply was given; get_result shows it once done. skipped: a target of a change that never started (error says why)."},
       "data": {"description": "The account's answer: a script's return_value, else the tool's structured content or text (projected by jmespath)."},
       "same_as": {"type": "string", "description": "The target (account id, or account/region) whose identical answer or error this one shares."},
-      "data_omitted": {"type": "boolean", "description": "The answer did not fit the budget; get_result with the summary's result_id reads it."},
+      "data_omitted": {"type": "boolean", "description": "The answer did not fit the budget; get_result with the summary's result_id reads it (unless error_code is not_kept: the result store could not keep it)."},
       "bytes": {"type": "integer", "description": "Size of the answer left out."},
       "error": {"type": "string"},
       "error_code": {"type": "string"},

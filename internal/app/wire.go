@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -41,6 +40,10 @@ type App struct {
 	Log         *slog.Logger
 	Store       results.Store // nil when answers are not kept
 	SSO         *SSO          // nil without --sso-session
+
+	// memory is the soft memory limit BoundMemory sets, told of every
+	// upstream call in flight.
+	memory *memoryLimit
 }
 
 // Wiring is how an entrypoint, a test or a benchmark adjusts the wiring:
@@ -138,7 +141,9 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 		creds.SSO = identityCenter.Store
 	}
 
+	memory := &memoryLimit{}
 	pool, err := upstream.NewPool(upstream.Options{
+		InFlight:           memory.add,
 		Endpoint:           cfg.Endpoint,
 		SigningRegion:      cfg.UpstreamSigningRegion(),
 		MaxResponseBytes:   cfg.MaxResponseBytes,
@@ -157,7 +162,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 	if kept != nil {
 		svc.SetStore(kept)
 	}
-	return &App{Config: cfg, Base: base, STS: stsClient, Directory: dir, Credentials: creds, Pool: pool, Service: svc, Log: log, Store: kept, SSO: identityCenter}, nil
+	return &App{Config: cfg, Base: base, STS: stsClient, Directory: dir, Credentials: creds, Pool: pool, Service: svc, Log: log, Store: kept, SSO: identityCenter, memory: memory}, nil
 }
 
 // resultStore keeps full answers for get_result: in an S3 bucket when one
@@ -370,24 +375,4 @@ func ServiceConfig(cfg Config, w Wiring) proxy.Config {
 		c.NotKept = w.KeepNone
 	}
 	return c
-}
-
-// memoryHeadroom is what a process needs beyond its result store: a wide
-// fan-out's answers in flight, their decoding, the reply.
-const memoryHeadroom = 160 << 20
-
-// BoundMemory gives a serving process a soft memory limit (the Go
-// runtime's) of its in-memory result store's cap plus the headroom, unless
-// GOMEMLIMIT sets one: the store's cap is the memory the operator gave
-// answers, and without a limit the garbage of a wide fan-out (every answer
-// read, decoded, then kept once) lets the heap grow to twice what is live
-// (GOGC) before it is collected. 2,000 answers of 16 KiB with a 16 MiB
-// store peak at 183 MiB with it, 306 MiB without (BENCHMARKS.md).
-func BoundMemory(a *App) {
-	if _, inMemory := a.Store.(*results.Memory); !inMemory || a.Config.env("GOMEMLIMIT") != "" {
-		return
-	}
-	limit := a.Config.ResultStoreBytes + memoryHeadroom
-	debug.SetMemoryLimit(limit)
-	a.Log.Debug("soft memory limit", "bytes", limit, "result_store_bytes", a.Config.ResultStoreBytes)
 }

@@ -120,21 +120,51 @@ type view struct {
 }
 
 // unit is a shown-or-omitted answer: one account's, or several accounts'
-// identical answer. value is held only while the unit is shown.
+// identical answer. value is held only while the unit is shown; lost says
+// its value could not be read back (the store did not keep it).
 type unit struct {
 	members []int
 	value   json.RawMessage
 	size    int
 	shown   bool
+	lost    bool
+	// unkept: the store kept the answer of none of the members, so a
+	// reply that leaves it out cannot point to get_result.
+	unkept bool
+	// hint is the projection suggested for the answer, once worked out.
+	hint   string
+	hinted bool
 }
 
-// show marks a unit shown (taking its value) or not (letting it go).
-func (l *layout) show(u *unit, shown bool) {
-	u.shown = shown
+// show marks a unit shown (taking its value) or not (letting it go), and
+// reports whether it is shown: an answer that cannot be read back is not.
+func (l *layout) show(u *unit, shown bool) bool {
 	u.value = nil
 	if shown {
-		u.value = l.a.Results[u.members[0]].Value()
+		u.value = l.value(u)
 	}
+	u.shown = u.value != nil
+	return u.shown
+}
+
+// value is a unit's answer: from the first member that holds it (a brief
+// entry may hold none), else read back from the result store.
+func (l *layout) value(u *unit) json.RawMessage {
+	if u.lost {
+		return nil
+	}
+	for _, m := range u.members {
+		if v := l.a.Results[m].Value(); v != nil {
+			return v
+		}
+	}
+	if l.a.Load != nil {
+		if v := l.a.Load(u.members[0]); v != nil {
+			return v
+		}
+	}
+	u.lost = true
+	return nil
 }
 
 // errorGroup is one error (or reason to skip) several accounts share.
@@ -170,34 +200,38 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 			v.label += "/" + e.Region
 		}
 		switch {
-		case e.Status == StatusSuccess && e.hasData():
+		case e.Status == StatusSuccess && (e.hasData() || e.measured):
 			// Only a hash and a size are kept of each answer: the values
 			// of the answers shown are taken again when they are chosen,
 			// so rendering holds no copy of every answer.
-			value := e.Value()
-			v.full = len(value)
-			key := sha256.Sum256(value)
+			key := e.digest
+			v.full = e.size
+			if !e.measured {
+				value := e.Value()
+				v.full, key = len(value), sha256.Sum256(value)
+			}
 			if u := byKey[key]; u != nil {
 				u.members = append(u.members, i)
+				u.unkept = u.unkept && e.unkept
 				v.unit = u
 				continue
 			}
-			u := &unit{members: []int{i}, size: v.full}
+			u := &unit{members: []int{i}, size: v.full, unkept: e.unkept}
 			byKey[key], v.unit = u, u
 			l.units = append(l.units, u)
 		case e.Status == StatusPending:
 		default:
-			msg := e.Error
+			msg, code := e.Error, e.ErrorCode
 			if e.Status == StatusSuccess {
-				msg = "the answer was not kept"
+				msg, code = notKeptMessage, CodeNotKept
 			}
-			key := e.Status + "\x00" + e.ErrorCode + "\x00" + normalizeError(msg, e.AccountID)
+			key := e.Status + "\x00" + code + "\x00" + normalizeError(msg, e.AccountID)
 			if g := errByKey[key]; g != nil {
 				g.members = append(g.members, i)
 				v.group = g
 				continue
 			}
-			g := &errorGroup{status: e.Status, code: e.ErrorCode, message: msg, members: []int{i}}
+			g := &errorGroup{status: e.Status, code: code, message: msg, members: []int{i}}
 			errByKey[key], v.group = g, g
 			l.errors = append(l.errors, g)
 		}
@@ -209,6 +243,10 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 	}
 	return l
 }
+
+// notKeptMessage is what a reply says of a successful answer that it
+// leaves out and that the result store could not keep.
+const notKeptMessage = "the answer was not kept: the result store was full (--result-store-bytes); run the query again, narrower, to read it"
 
 // normalizeError is the grouping key of a failure: the message with the
 // account id, durations and clock times taken out.
@@ -272,7 +310,9 @@ func (l *layout) choose() {
 		}
 		first := u.members[0]
 		before := len(Marshal(l.item(first)))
-		l.show(u, true)
+		if !l.show(u, true) {
+			continue
+		}
 		delta := len(Marshal(l.item(first))) - before
 		if used+delta+slack > l.opts.Budget {
 			l.show(u, false)
@@ -354,6 +394,9 @@ func (l *layout) item(i int) Item {
 		it.Data = v.unit.value
 	case v.unit != nil:
 		it.DataOmitted, it.Bytes = true, v.full
+		if v.unit.unkept {
+			it.ErrorCode = CodeNotKept // the note says what it means
+		}
 	case v.group != nil:
 		it.ErrorCode = v.group.code
 		if it.ErrorCode == "" && e.Status == StatusError {
@@ -447,12 +490,16 @@ func (l *layout) summaryLine() string {
 // note says what the reply shows, what it leaves out and how to read it.
 func (l *layout) note(r *Reply) string {
 	var parts []string
-	shownAnswers, shownAccounts, omittedAnswers, omittedBytes := 0, 0, 0, 0
+	shownAnswers, shownAccounts, omittedAnswers, omittedBytes, unkept := 0, 0, 0, 0, 0
 	for _, u := range l.units {
-		if u.shown {
+		switch {
+		case u.shown:
 			shownAnswers++
 			shownAccounts += len(u.members)
-		} else {
+		case u.unkept:
+			unkept += len(u.members)
+			fallthrough
+		default:
 			omittedAnswers += len(u.members)
 			omittedBytes += u.size * len(u.members)
 		}
@@ -475,6 +522,9 @@ func (l *layout) note(r *Reply) string {
 				why = "the answers are not kept"
 			}
 			parts = append(parts, fmt.Sprintf("They cannot be read later (%s): narrow the call with a jmespath (e.g. %q), or the accounts, tags and ou selectors.", why, hint))
+		}
+		if unkept > 0 {
+			parts = append(parts, fmt.Sprintf("%s of them did not fit the result store and cannot be read later (error_code %s).", Plural(unkept, "answer"), CodeNotKept))
 		}
 		if l.opts.BudgetMax > l.opts.Budget {
 			parts = append(parts, fmt.Sprintf("max_bytes (up to %s) asks for a larger answer.", Size(l.opts.BudgetMax)))
@@ -514,19 +564,30 @@ func (l *layout) regionArg() string {
 
 // hint suggests a projection for the first omitted JSON answer.
 func (l *layout) hint() string {
+	tries := 0
 	for _, u := range l.units {
-		if u.shown {
+		if u.shown || u.lost {
 			continue
 		}
-		var v any
-		if gojson.Unmarshal(l.a.Results[u.members[0]].Value(), &v) == nil {
-			if h := suggest(v); h != "" {
-				return h
+		if !u.hinted {
+			u.hinted = true
+			var v any
+			if gojson.Unmarshal(l.value(u), &v) == nil {
+				u.hint = suggest(v)
 			}
+		}
+		if u.hint != "" {
+			return u.hint
+		}
+		if tries++; tries == maxHintTries {
+			break
 		}
 	}
 	return "Reservations[].Instances[].[InstanceId, State.Name]"
 }
+
+// maxHintTries bounds the omitted answers read to suggest a projection.
+const maxHintTries = 3
 
 // links returns resource links to the first answers the reply leaves out,
 // at most maxLinks.
@@ -536,7 +597,7 @@ func (l *layout) links() []Link {
 	}
 	var out []Link
 	for _, u := range l.units {
-		if u.shown {
+		if u.shown || u.unkept {
 			continue
 		}
 		e := l.a.Results[u.members[0]]

@@ -273,3 +273,61 @@ func TestClipCutsOnARuneBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderReadsBackBriefAnswersItShows: a fan-out that holds its answers
+// brief, some released to the store, renders the same reply as one that
+// holds them whole, reading back only answers it shows; an answer the
+// store lost is left out, not shown.
+func TestRenderReadsBackBriefAnswersItShows(t *testing.T) {
+	t.Parallel()
+	whole := instancesAnswer(40, noFailures)
+	opts := RenderOptions{Budget: 12 << 10, ResultID: "r-x"}
+	want := Render(whole, opts)
+	if n := shown(want); n == 0 || want.Reply.Summary.Omitted == 0 {
+		t.Fatalf("the reply should show some answers and leave some out")
+	}
+	for _, c := range []struct {
+		name string
+		lost int // index of an answer the store lost, -1 for none
+	}{{"all kept", -1}, {"one lost", 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			brief := *whole
+			brief.Results = make([]Entry, len(whole.Results))
+			for i, e := range whole.Results {
+				brief.Results[i] = e.Brief(nil)
+				if i == c.lost {
+					brief.Results[i] = brief.Results[i].Unkept()
+				}
+				if i%2 == 1 { // every other answer only in the store
+					brief.Results[i] = brief.Results[i].Release()
+				}
+			}
+			loads := map[int]int{}
+			brief.Load = func(i int) json.RawMessage {
+				loads[i]++
+				return whole.Results[i].Value()
+			}
+			got := Render(&brief, opts)
+			reply := rendered(t, got)
+			for i, n := range loads {
+				if whole.Results[i].Status != StatusSuccess || n > 3 {
+					t.Errorf("entry %d read back %d times", i, n)
+				}
+			}
+			if c.lost < 0 {
+				if string(got.JSON) != string(want.JSON) {
+					t.Errorf("reply of brief entries differs:\n%s\nwant\n%s", got.JSON, want.JSON)
+				}
+				if len(loads) == 0 {
+					t.Error("no answer was read back")
+				}
+				return
+			}
+			for _, it := range reply.Results {
+				if it.AccountID == whole.Results[c.lost].AccountID && (it.Data != nil || it.Error == "") {
+					t.Errorf("lost answer: %+v, want it said not kept", it)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ package results
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 
@@ -34,6 +35,9 @@ const (
 	// CodeProjection: the jmespath failed on this answer (a type error in a
 	// function, for example).
 	CodeProjection = "projection_failed"
+	// CodeNotKept: a successful answer the reply leaves out and the
+	// result store could not keep, so get_result cannot read it.
+	CodeNotKept = "not_kept"
 )
 
 // Entry is one account's (and region's) answer.
@@ -58,14 +62,70 @@ type Entry struct {
 	DurationMS int64  `json:"duration_ms"`
 
 	// text caches the text content of Data (see WithText): reading an
-	// answer again, to project or render it, then decodes only that. plain
-	// says Data is nothing but that one text item, so a store may keep the
-	// text alone and rebuild Data from it (PlainData).
+	// answer again, to project or render it, then decodes only that. shape
+	// says whether Data can be rebuilt from the text alone, so that a
+	// store keeps only the text (see withData).
 	text    string
 	hasText bool
-	plain   bool
+	shape   shape
 	// projected says text is a projection's JSON: Value takes it as it is.
 	projected bool
+
+	// brief says the entry is in the form a reply needs (Brief): measured
+	// says it has an answer, whose digest and size are here; value is the
+	// answer itself, nil when only the result store holds it (a reply
+	// reads it back with Answer.Load when it shows it).
+	brief    bool
+	measured bool
+	value    json.RawMessage
+	digest   [sha256.Size]byte
+	size     int
+	// unkept says the result store could not keep the answer: this entry
+	// is all there is of it.
+	unkept bool
+}
+
+// Brief returns the entry in the form a reply needs: a successful answer
+// projected by p (when p is not nil) and reduced to its value (Value),
+// with that value's digest and size; the upstream's result, and the data
+// of a failure, are let go. A fan-out holds its entries in this form, so
+// what it holds of an answer is what a reply could show of it.
+func (e Entry) Brief(p *Projection) Entry {
+	if e.brief {
+		return e
+	}
+	if e.Status == StatusSuccess && e.hasData() {
+		e = p.Entry(e)
+	}
+	out := Entry{AccountID: e.AccountID, Name: e.Name, Region: e.Region, Status: e.Status, Error: e.Error,
+		ErrorCode: e.ErrorCode, DurationMS: e.DurationMS, brief: true}
+	if e.Status == StatusSuccess && e.hasData() {
+		out.value = e.Value()
+		out.measured, out.digest, out.size = true, sha256.Sum256(out.value), len(out.value)
+	}
+	return out
+}
+
+// HeldBytes is what a brief entry holds of its answer.
+func (e Entry) HeldBytes() int { return len(e.value) }
+
+// Unkept marks a brief entry whose answer the result store could not keep:
+// a reply that does not show it says so, rather than pointing to
+// get_result.
+func (e Entry) Unkept() Entry {
+	e.unkept = true
+	return e
+}
+
+// Release returns a brief entry without its value, which a reply reads
+// back from the result store; an unkept answer is then gone, and a reply
+// says it was not kept.
+func (e Entry) Release() Entry {
+	e.value = nil
+	if e.unkept {
+		e.measured, e.size = false, 0
+	}
+	return e
 }
 
 // WithText returns the entry with the text content of its data decoded
@@ -76,37 +136,70 @@ func (e Entry) WithText() Entry {
 	if e.hasText || e.Data == nil {
 		return e
 	}
-	if text, plain, ok := textContent(e.Data); ok {
-		e.text, e.hasText, e.plain = text, true, plain
+	if text, shape, ok := textContent(e.Data); ok {
+		e.text, e.hasText, e.shape = text, true, shape
 	}
 	return e
 }
 
-// Kept is the entry as it is kept in memory: its text decoded once, and a
-// plain answer as that text alone (its Data is rebuilt from it where it
-// is needed), so that the fan-out and a memory store share one copy.
+// Kept is the entry as it is kept in memory: its text decoded once, and an
+// answer its text rebuilds (see shape) as that text alone, so that the
+// fan-out and a memory store share one copy and a script's answer is not
+// kept twice (as text and as the same JSON in structured content).
 func (e Entry) Kept() Entry {
 	e = e.WithText()
-	if e.plain {
+	if e.rebuilt() {
 		e.Data = nil
 	}
 	return e
 }
 
-// Raw returns the upstream's tools/call result (rebuilt for a plain answer
+// Raw returns the upstream's tools/call result (rebuilt for an answer
 // kept as its text).
 func (e Entry) Raw() json.RawMessage { return e.withData().Data }
 
 // hasData reports whether the entry has an answer: its data, or the text
-// of a plain one.
-func (e Entry) hasData() bool { return e.Data != nil || e.plain }
+// that rebuilds it, or a brief entry's value.
+func (e Entry) hasData() bool { return e.Data != nil || e.rebuilt() || e.value != nil }
 
-// withData rebuilds the Data of a plain answer a store kept as text.
+// rebuilt reports whether the entry's text rebuilds its whole Data.
+func (e Entry) rebuilt() bool { return e.hasText && e.shape != shapeWhole }
+
+// withData rebuilds the Data of an answer a store kept as its text.
 func (e Entry) withData() Entry {
-	if e.plain && e.Data == nil {
-		e.Data = plainData(e.text)
+	if e.rebuilt() && e.Data == nil {
+		e.Data = e.shape.data(e.text)
 	}
 	return e
+}
+
+// shape says how much of an upstream tools/call result its text content
+// carries.
+type shape uint8
+
+const (
+	// shapeWhole: the result holds more than its text; Data is needed.
+	shapeWhole shape = iota
+	// shapePlain: one text item, isError false, nothing else.
+	shapePlain
+	// shapeMirror: one text item whose JSON is the structured content (a
+	// script's answer), isError false; shapeMirrorError with isError true.
+	shapeMirror
+	shapeMirrorError
+)
+
+// data rebuilds a result of this shape from its text: equal as JSON to
+// what the upstream sent (its structured content compacted).
+func (s shape) data(text string) json.RawMessage {
+	if s == shapePlain {
+		return plainData(text)
+	}
+	out, _ := gojson.Marshal(struct {
+		Content           []map[string]string `json:"content"`
+		StructuredContent json.RawMessage     `json:"structuredContent"`
+		IsError           bool                `json:"isError"`
+	}{[]map[string]string{{"type": "text", "text": text}}, compact(json.RawMessage(text)), s == shapeMirrorError})
+	return out
 }
 
 // plainData rebuilds the data of a plain answer from its text: the
@@ -133,11 +226,14 @@ func (e Entry) Answer() string {
 // for a projected entry, the projection. nil when the entry has no answer.
 func (e Entry) Value() json.RawMessage {
 	switch {
+	case e.brief:
+		return e.value
 	case !e.hasData():
 		return nil
 	case e.projected:
 		return json.RawMessage(e.text)
-	case e.hasText && e.plain:
+	case e.rebuilt():
+		// A mirror's text is its structured content's JSON.
 		return textValue(e.text)
 	}
 	return ValueOf(e.Data)
@@ -239,6 +335,10 @@ type Answer struct {
 	// Warnings name account sources that failed (their accounts are
 	// missing) and accounts two sources both named.
 	Warnings []string `json:"warnings,omitempty"`
+	// Load reads back the answer (its value, projected as the entries
+	// are) of brief entry i that holds none, from the result store; nil
+	// when it cannot. Render calls it only for the answers it shows.
+	Load func(i int) json.RawMessage `json:"-"`
 }
 
 // Count fills the summary's outcome counts from the entries.
@@ -288,38 +388,59 @@ func Text(data json.RawMessage) string {
 	return string(data)
 }
 
-// textContent returns the joined text items of a tools/call result,
-// whether it is plain (one text item, isError false, nothing else), and
-// whether it has any text.
-func textContent(data json.RawMessage) (text string, plain, ok bool) {
+// textContent returns the joined text items of a tools/call result, its
+// shape (whether the text alone rebuilds it), and whether it has any text.
+func textContent(data json.RawMessage) (text string, sh shape, ok bool) {
 	var fields map[string]json.RawMessage
 	if gojson.Unmarshal(data, &fields) != nil {
-		return "", false, false
+		return "", shapeWhole, false
 	}
 	var items []map[string]json.RawMessage
 	if gojson.Unmarshal(fields["content"], &items) != nil {
-		return "", false, false
+		return "", shapeWhole, false
 	}
 	var parts []string
-	plain = len(items) == 1
+	single := len(items) == 1
 	for _, item := range items {
 		var typ, t string
 		if gojson.Unmarshal(item["type"], &typ) != nil || typ != "text" {
-			plain = false
+			single = false
 			continue
 		}
 		if gojson.Unmarshal(item["text"], &t) != nil {
-			return "", false, false
+			return "", shapeWhole, false
 		}
 		parts = append(parts, t)
-		plain = plain && len(item) == 2
+		single = single && len(item) == 2
 	}
-	for k, v := range fields {
-		if k != "content" && !(k == "isError" && string(v) == "false") {
-			plain = false
+	text = strings.Join(parts, "\n")
+	return text, shapeOf(fields, text, single), len(parts) > 0
+}
+
+// shapeOf is the shape of a result whose fields are these and whose one
+// text item (single) is text.
+func shapeOf(fields map[string]json.RawMessage, text string, single bool) shape {
+	if !single {
+		return shapeWhole
+	}
+	isError := string(fields["isError"])
+	structured, hasStructured := fields["structuredContent"]
+	for k := range fields {
+		if k != "content" && k != "isError" && k != "structuredContent" {
+			return shapeWhole
 		}
 	}
-	return strings.Join(parts, "\n"), plain, len(parts) > 0
+	switch {
+	case !hasStructured && (isError == "" || isError == "false"):
+		return shapePlain
+	case !hasStructured || isError != "" && isError != "false" && isError != "true":
+		return shapeWhole
+	case !bytes.Equal(compact(structured), compact(json.RawMessage(text))) || !json.Valid([]byte(text)):
+		return shapeWhole
+	case isError == "true":
+		return shapeMirrorError
+	}
+	return shapeMirror
 }
 
 func (r *toolResult) text() (string, bool) {
@@ -347,6 +468,6 @@ func textData(text string) json.RawMessage {
 
 // withProjection sets an entry's data to a projected answer, text kept.
 func (e Entry) withProjection(text string) Entry {
-	e.Data, e.text, e.hasText, e.plain, e.projected = textData(text), text, true, false, true
+	e.Data, e.text, e.hasText, e.shape, e.projected = textData(text), text, true, shapeWhole, true
 	return e
 }

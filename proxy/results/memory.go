@@ -107,7 +107,8 @@ func (m *Memory) Create(_ context.Context, owner string, a *Answer) (string, err
 	return id, nil
 }
 
-// Put records the final entry of target i.
+// Put records the final entry of target i; ErrNotKept says its data did
+// not fit (the entry's outcome is still recorded).
 func (m *Memory) Put(_ context.Context, owner, id string, i int, e Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -119,29 +120,35 @@ func (m *Memory) Put(_ context.Context, owner, id string, i int, e Entry) error 
 		return nil
 	}
 	r.written = m.now()
-	m.store(r, i, e)
+	if !m.store(r, i, e) {
+		return ErrNotKept
+	}
 	return nil
 }
 
 // store sets entry i, accounting its bytes and making room by dropping the
-// oldest other results; data that cannot fit even then is not kept.
-func (m *Memory) store(r *memRecord, i int, e Entry) {
+// oldest other results; data that cannot fit even then is not kept, and
+// store reports false.
+func (m *Memory) store(r *memRecord, i int, e Entry) bool {
 	m.bytes -= r.sizes[i]
 	r.bytes -= r.sizes[i]
 	delete(r.dropped, i)
-	e = e.Kept() // a plain answer as its text alone: Data is rebuilt on read
+	e = e.Kept() // an answer its text rebuilds as that text alone: Data is rebuilt on read
 	cost := entryCost(e)
 	for m.bytes+cost > m.maxBytes && m.evictOldestExcept(r.rec.ID) {
 	}
+	kept := true
 	if m.bytes+cost > m.maxBytes && (e.Data != nil || e.hasText) {
-		e.Data, e.text, e.hasText, e.plain = nil, "", false, false
+		e.Data, e.text, e.hasText, e.shape = nil, "", false, shapeWhole
 		r.dropped[i] = true
 		cost = entryCost(e)
+		kept = false
 	}
 	r.rec.Answer.Results[i] = e
 	r.sizes[i] = cost
 	r.bytes += cost
 	m.bytes += cost
+	return kept
 }
 
 // evictOldestExcept drops the oldest result other than keep.

@@ -101,8 +101,12 @@ func TestMemoryKeepsWhatFitsOfOneHugeResult(t *testing.T) {
 		entries = append(entries, Entry{Status: StatusPending})
 	}
 	id, _ := m.Create(ctx, "", answerOf(entries...))
+	notKept := 0
 	for i := range 5 {
-		if err := m.Put(ctx, "", id, i, success("222222222222", 30<<10)); err != nil {
+		switch err := m.Put(ctx, "", id, i, success("222222222222", 30<<10)); {
+		case errors.Is(err, ErrNotKept):
+			notKept++
+		case err != nil:
 			t.Fatal(err)
 		}
 	}
@@ -118,6 +122,9 @@ func TestMemoryKeepsWhatFitsOfOneHugeResult(t *testing.T) {
 	}
 	if kept != 3 || m.Bytes() > 100<<10 {
 		t.Errorf("kept %d answers of 30 KiB in a 100 KiB store (%d bytes), want 3", kept, m.Bytes())
+	}
+	if notKept != 5-kept {
+		t.Errorf("Put said %d answers were not kept, Entry %d", notKept, 5-kept)
 	}
 }
 

@@ -96,18 +96,18 @@ func (p *Projection) search(input any) (string, error) {
 // cannot be projected becomes an error entry saying why. Other entries are
 // returned as they are.
 func (p *Projection) Entry(e Entry) Entry {
-	if p == nil || e.Status != StatusSuccess || !e.hasData() {
-		return e
+	if p == nil || e.Status != StatusSuccess || !e.hasData() || e.brief {
+		return e // a brief entry is projected already
 	}
 	text, err := p.applyEntry(e)
 	switch {
 	case errors.Is(err, ErrNotJSON):
 		e.Status, e.ErrorCode = StatusError, CodeNotJSON
 		e.Error = fmt.Sprintf("the answer (%s) is not JSON, so the jmespath does not apply; get_result without jmespath shows it", Size(len(e.Answer())))
-		e.Data, e.text, e.hasText, e.plain = nil, "", false, false
+		e.Data, e.text, e.hasText, e.shape = nil, "", false, shapeWhole
 	case err != nil:
 		e.Status, e.ErrorCode, e.Error, e.Data = StatusError, CodeProjection, err.Error(), nil
-		e.text, e.hasText, e.plain = "", false, false
+		e.text, e.hasText, e.shape = "", false, shapeWhole
 	default:
 		e = e.withProjection(text)
 	}

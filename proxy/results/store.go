@@ -24,7 +24,8 @@ type Store interface {
 	// Create keeps a new result: the answer with its entries as they are
 	// now (pending ones are Put later). It returns the result id.
 	Create(ctx context.Context, owner string, a *Answer) (string, error)
-	// Put records the final entry of target i (its index in Results).
+	// Put records the final entry of target i (its index in Results);
+	// ErrNotKept says the store recorded its outcome but not its data.
 	Put(ctx context.Context, owner, id string, i int, e Entry) error
 	// Finish records the final summary once every entry is in.
 	Finish(ctx context.Context, owner, id string, s Summary) error

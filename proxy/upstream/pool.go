@@ -82,6 +82,10 @@ type Options struct {
 	// unbounded.
 	AccountRPS         float64
 	AccountConcurrency int
+	// InFlight, when set, is told of each call through the pool (a
+	// tools/call or tools/list, with the initialize it may need) as it
+	// starts (+1) and as it ends (-1).
+	InFlight func(delta int)
 }
 
 // Pool keeps one MCP session per account with the upstream, created on first
@@ -354,6 +358,10 @@ func (p *Pool) withSession(ctx context.Context, t Target, stage string, fn func(
 			return &Error{Stage: stage, Err: clarify(err, &callState{}, p.opts.MaxResponseBytes)}
 		}
 		defer p.slots.release()
+	}
+	if p.opts.InFlight != nil {
+		p.opts.InFlight(1)
+		defer p.opts.InFlight(-1)
 	}
 	for attempt := 0; ; attempt++ {
 		gen, err := p.ensure(ctx, s, t.AccountID)

@@ -77,6 +77,31 @@ func TestCallToolCarriesRegionInMeta(t *testing.T) {
 	}
 }
 
+// TestPoolToldOfCallsInFlight: InFlight hears of each call (with the
+// initialize it may need) as it starts and as it ends, also when it fails.
+func TestPoolToldOfCallsInFlight(t *testing.T) {
+	t.Parallel()
+	var now, most, started atomic.Int64
+	f := newFixture(t, Options{InFlight: func(delta int) {
+		n := now.Add(int64(delta))
+		if delta > 0 {
+			started.Add(1)
+		}
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+	}})
+	if _, err := f.call(t, fakeaws.ToolCallAWS, true); err != nil {
+		t.Fatal(err)
+	}
+	f.stack.MCP.FailCalls(acct, http.StatusForbidden, 1, "")
+	if _, err := f.call(t, fakeaws.ToolCallAWS, true); err == nil {
+		t.Fatal("the refused call succeeded")
+	}
+	if now.Load() != 0 || most.Load() != 1 || started.Load() != 2 {
+		t.Errorf("in flight after the calls %d, at most %d, started %d; want 0, 1, 2", now.Load(), most.Load(), started.Load())
+	}
+}
+
 // TestUpstreamStatusFaults checks which failed answers are retried: those
 // that cannot have taken effect always, the others only for read-only tools.
 func TestUpstreamStatusFaults(t *testing.T) {

@@ -2,13 +2,17 @@ package bench
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 
+	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
+	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
 // FanoutOptions is one query_all scenario.
@@ -24,6 +28,8 @@ type FanoutOptions struct {
 	ColdProfile, WarmProfile io.Writer
 	// STSIdleConns is CoreOptions.STSIdleConns.
 	STSIdleConns int
+	// Floor adds the same-run floor: the fan-out sent by minimal clients.
+	Floor bool
 }
 
 // FanoutResult is what one query_all scenario measured. The cold run is the
@@ -43,10 +49,16 @@ type FanoutResult struct {
 	IdealMS float64 `json:"ideal_ms"`
 	ColdMS  float64 `json:"cold_ms"`
 	// WarmMS is the median of the warm runs (0 without any).
-	WarmMS    float64 `json:"warm_ms"`
-	WarmRuns  int     `json:"warm_runs"`
-	Succeeded int     `json:"succeeded"`
-	Failed    int     `json:"failed"`
+	WarmMS float64 `json:"warm_ms"`
+	// FloorColdMS and FloorWarmMS are the same-run floor (FanoutOptions.
+	// Floor): the same calls sent to the same fake by minimal hand-written
+	// clients, C at a time, without the proxy; cold assumes each role and
+	// initializes each session, warm only calls.
+	FloorColdMS float64 `json:"floor_cold_ms,omitempty"`
+	FloorWarmMS float64 `json:"floor_warm_ms,omitempty"`
+	WarmRuns    int     `json:"warm_runs"`
+	Succeeded   int     `json:"succeeded"`
+	Failed      int     `json:"failed"`
 	// AssumeRole counts AssumeRole calls during the cold run; AssumeRoleWarm
 	// those during the warm runs (0 when credentials are cached).
 	AssumeRole     int `json:"assume_role"`
@@ -84,8 +96,12 @@ type FanoutResult struct {
 	FakesInProcess bool `json:"fakes_in_process"`
 }
 
-// Ideal returns ceil(n/c)×latency, the wall time of a perfect fan-out.
+// Ideal returns ceil(n/c)×latency, the wall time of a perfect fan-out; c
+// <= 0 is the automatic width, every target at once.
 func Ideal(n, c int, latency time.Duration) time.Duration {
+	if c <= 0 {
+		c = max(n, 1)
+	}
 	return time.Duration((n+c-1)/c) * latency
 }
 
@@ -168,6 +184,11 @@ func RunFanout(ctx context.Context, fakes Fakes, opts FanoutOptions) (*FanoutRes
 	after, err := fakes.Stats()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Floor {
+		if res.FloorColdMS, res.FloorWarmMS, err = runFloor(ctx, fakes, core, opts.C); err != nil {
+			return nil, fmt.Errorf("floor: %w", err)
+		}
 	}
 	res.AssumeRoleWarm = after.AssumeRole - cold.AssumeRole
 	res.PoolSessions = core.Pool.SessionsOpened()
@@ -252,4 +273,54 @@ func Percentile(xs []float64, p float64) float64 {
 	slices.Sort(s)
 	rank := int(p/100*float64(len(s))+0.999999) - 1
 	return s[min(max(rank, 0), len(s)-1)]
+}
+
+// runFloor sends CallerIdentity to every account of the fakes with a
+// minimal hand-written client each (direct: one signed, initialized
+// session per account, no proxy), c at a time over one transport sized for
+// c: what signing, loopback HTTP and the fake's own work cost at this
+// width on this machine, the floor under a fan-out. The cold pass assumes
+// each role (with no session policy: a credential of its own) and
+// initializes each session; the warm pass only calls.
+func runFloor(ctx context.Context, fakes Fakes, core *Core, c int) (coldMS, warmMS float64, err error) {
+	tr := upstream.NewTransport(c)
+	if ca := fakes.URLs().CACert; ca != "" {
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM([]byte(ca))
+		trustFakes(tr, roots)
+	}
+	defer tr.CloseIdleConnections()
+	accts := fakes.Accounts()
+	clients := make([]*direct, len(accts))
+	for i, a := range accts {
+		clients[i] = newDirect(fakes.URLs().MCP, tr, core.Store.ForRole(auth.RoleTarget{AccountID: a.ID}))
+	}
+	pass := func() (float64, error) {
+		start := time.Now()
+		var next atomic.Int64
+		errs := make(chan error, c)
+		for range c {
+			go func() {
+				for i := int(next.Add(1) - 1); i < len(clients); i = int(next.Add(1) - 1) {
+					if err := clients[i].call(ctx); err != nil {
+						errs <- fmt.Errorf("account %s: %w", accts[i].ID, err)
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		var first error
+		for range c {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return ms(time.Since(start)), first
+	}
+	if coldMS, err = pass(); err != nil {
+		return 0, 0, err
+	}
+	warmMS, err = pass()
+	return coldMS, warmMS, err
 }

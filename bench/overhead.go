@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -88,16 +89,7 @@ func NewQueryCaller(fakes Fakes, mode OverheadMode, binary string) (QueryCaller,
 		}
 		return call, core.Close, nil
 	case ModeDirect:
-		d := &direct{
-			url: fakes.URLs().MCP,
-			client: &http.Client{Transport: &auth.SigningTransport{
-				Base:        upstream.NewTransport(1),
-				Credentials: core.Store.ForRole(auth.RoleTarget{AccountID: acct.ID}),
-				Signer:      v4.NewSigner(),
-				Service:     auth.ServiceName,
-				Region:      "us-east-1",
-			}},
-		}
+		d := newDirect(fakes.URLs().MCP, upstream.NewTransport(1), core.Store.ForRole(auth.RoleTarget{AccountID: acct.ID}))
 		return d.call, core.Close, nil
 	}
 	core.Close()
@@ -111,6 +103,14 @@ type direct struct {
 	client  *http.Client
 	session string
 	seq     atomic.Int64
+}
+
+// newDirect returns a direct client of the upstream at url, signing with
+// creds over transport tr.
+func newDirect(url string, tr http.RoundTripper, creds aws.CredentialsProvider) *direct {
+	return &direct{url: url, client: &http.Client{Transport: &auth.SigningTransport{
+		Base: tr, Credentials: creds, Signer: v4.NewSigner(), Service: auth.ServiceName, Region: "us-east-1",
+	}}}
 }
 
 func (d *direct) call(ctx context.Context) error {

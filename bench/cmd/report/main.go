@@ -55,6 +55,9 @@ type Results struct {
 	Budget  *bench.BudgetResult        `json:"budget"`
 	Memory  []*bench.StdioFanoutResult `json:"memory"`
 	Lambdas []*bench.LambdaResult      `json:"lambdas"`
+	// Wide is 10,000 accounts at concurrency 64 with the same-run floor
+	// (full reports only).
+	Wide *bench.FanoutResult `json:"wide,omitempty"`
 }
 
 // Large is query_all over accounts whose answers are Payload bytes of text.
@@ -89,6 +92,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "service", "scenario overhead: service, direct or stdio")
 	flag.IntVar(&o.calls, "calls", 2000, "scenario overhead: timed calls")
 	flag.BoolVar(&o.tls, "tls", false, "scenario fanout: fakes over TLS with HTTP/2")
+	flag.BoolVar(&o.floor, "floor", false, "scenario fanout: add the same-run floor (minimal direct clients, no proxy)")
 	flag.IntVar(&o.stsIdle, "sts-idle", 0, "scenario fanout: STS MaxIdleConnsPerHost (0: sized for the concurrency, as app.Build does; 10: the SDK default)")
 	flag.IntVar(&o.payload, "payload", 0, "scenario fanout, stdio, tool, lambda: bytes of every upstream answer's text (0: small answers)")
 	flag.StringVar(&o.env, "env", "", "scenario stdio, lambda: extra environment of the server, space-separated")
@@ -159,7 +163,7 @@ func readResults(path string) (*Results, error) {
 type options struct {
 	scenario, mode, profileDir, binDir, env string
 	n, c, warm, calls, payload, stsIdle     int
-	tls, bucket                             bool
+	tls, bucket, floor                      bool
 	latency                                 time.Duration
 }
 

@@ -84,6 +84,13 @@ func runAll(ctx context.Context, quick bool) (*Results, error) {
 	if err := answerRuns(dir, profileN, quick, res); err != nil {
 		return nil, err
 	}
+	if !quick {
+		progress("query_all N=10000 C=64 (cold + 1 warm), then the same-run floor")
+		res.Wide = &bench.FanoutResult{}
+		if err := child(dir, res.Wide, "-scenario", "fanout", "-n", "10000", "-c", "64", "-warm", "1", "-floor"); err != nil {
+			return nil, err
+		}
+	}
 	if err := processLevel(ctx, bins, repeats, res); err != nil {
 		return nil, err
 	}
@@ -170,7 +177,7 @@ func answerRuns(dir string, n int, quick bool, res *Results) error {
 		bucket     bool
 		env        string
 	}{
-		{500, 0, "2s", false, "AWS_MCP_CONCURRENCY=16 AWS_MCP_TIMEOUT=25s"},
+		{500, 0, "10s", false, "AWS_MCP_TIMEOUT=25s"},
 		{1000, 8 << 10, "100ms", true, "AWS_MCP_CONCURRENCY=16"},
 	}
 	if quick {

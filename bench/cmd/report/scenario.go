@@ -62,7 +62,7 @@ func withFakes(bins *bench.Binaries, fo bench.FakeOptions, fn func(bench.Fakes) 
 // fanout runs one query_all scenario, with profiles when asked.
 func fanout(ctx context.Context, bins *bench.Binaries, o options) (any, error) {
 	return withFakes(bins, bench.FakeOptions{Accounts: o.n, Payload: o.payload, TLS: o.tls}, func(f bench.Fakes) (any, error) {
-		opts := bench.FanoutOptions{C: o.c, Latency: Latency, Warm: o.warm, STSIdleConns: o.stsIdle}
+		opts := bench.FanoutOptions{C: o.c, Latency: Latency, Warm: o.warm, STSIdleConns: o.stsIdle, Floor: o.floor}
 		if o.profileDir == "" {
 			res, err := bench.RunFanout(ctx, f, opts)
 			if res != nil {

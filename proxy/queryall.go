@@ -371,11 +371,18 @@ func (r *run) record(i int, res results.Entry) {
 	}
 }
 
+// loadTimeout bounds reading one answer back from the result store (S3)
+// for a reply; the reply leaves out one it cannot read.
+const loadTimeout = 10 * time.Second
+
 // load reads back the answer of target i from the store, projected as the
 // brief entries of the answer are (Answer.Load).
 func (r *run) load(i int) json.RawMessage {
-	e, err := r.s.store.Entry(r.s.life, r.owner, r.id, i)
+	ctx, cancel := context.WithTimeout(r.s.life, loadTimeout)
+	defer cancel()
+	e, err := r.s.store.Entry(ctx, r.owner, r.id, i)
 	if err != nil {
+		r.s.log.Debug("cannot read an answer back for the reply", "result_id", r.id, "index", i, "error", err)
 		return nil
 	}
 	return e.Brief(r.p.proj).Value()

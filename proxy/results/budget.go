@@ -158,7 +158,7 @@ func (l *layout) value(u *unit) json.RawMessage {
 			return v
 		}
 	}
-	if l.a.Load != nil {
+	if l.a.Load != nil && !u.unkept {
 		if v := l.a.Load(u.members[0]); v != nil {
 			return v
 		}
@@ -244,8 +244,8 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 	return l
 }
 
-// notKeptMessage is what a reply says of a successful answer that it
-// leaves out and that the result store could not keep.
+// notKeptMessage is what a reply of a stored result says of a successful
+// answer whose data the store could not keep.
 const notKeptMessage = "the answer was not kept: the result store was full (--result-store-bytes); run the query again, narrower, to read it"
 
 // normalizeError is the grouping key of a failure: the message with the
@@ -524,7 +524,7 @@ func (l *layout) note(r *Reply) string {
 			parts = append(parts, fmt.Sprintf("They cannot be read later (%s): narrow the call with a jmespath (e.g. %q), or the accounts, tags and ou selectors.", why, hint))
 		}
 		if unkept > 0 {
-			parts = append(parts, fmt.Sprintf("%s of them did not fit the result store and cannot be read later (error_code %s).", Plural(unkept, "answer"), CodeNotKept))
+			parts = append(parts, fmt.Sprintf("%d of them did not fit the result store (--result-store-bytes) and cannot be read later (error_code %s).", unkept, CodeNotKept))
 		}
 		if l.opts.BudgetMax > l.opts.Budget {
 			parts = append(parts, fmt.Sprintf("max_bytes (up to %s) asks for a larger answer.", Size(l.opts.BudgetMax)))

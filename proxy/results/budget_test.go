@@ -324,8 +324,8 @@ func TestRenderReadsBackBriefAnswersItShows(t *testing.T) {
 				return
 			}
 			for _, it := range reply.Results {
-				if it.AccountID == whole.Results[c.lost].AccountID && (it.Data != nil || it.Error == "") {
-					t.Errorf("lost answer: %+v, want it said not kept", it)
+				if it.AccountID == whole.Results[c.lost].AccountID && (it.Data != nil || !it.DataOmitted || it.ErrorCode != CodeNotKept) {
+					t.Errorf("lost answer: %+v, want it left out and said not kept", it)
 				}
 			}
 		})

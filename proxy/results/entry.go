@@ -118,13 +118,10 @@ func (e Entry) Unkept() Entry {
 }
 
 // Release returns a brief entry without its value, which a reply reads
-// back from the result store; an unkept answer is then gone, and a reply
-// says it was not kept.
+// back from the result store if it shows it; an unkept answer is then
+// gone, and a reply says so (error_code not_kept).
 func (e Entry) Release() Entry {
 	e.value = nil
-	if e.unkept {
-		e.measured, e.size = false, 0
-	}
 	return e
 }
 

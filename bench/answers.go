@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"time"
 
@@ -38,8 +39,8 @@ type BudgetResult struct {
 	// text content.
 	WireKiB float64 `json:"wire_kib"`
 	TextKiB float64 `json:"text_kib"`
-	// Named counts accounts named in the text; EmptyGroup the accounts in
-	// the one group line of accounts without instances; Omitted the
+	// Named counts accounts named in the text; EmptyGroup the accounts of
+	// the largest group of one answer (those without instances); Omitted the
 	// entries whose data is not in the answer.
 	Named      int     `json:"named"`
 	EmptyGroup int     `json:"empty_group"`
@@ -99,20 +100,23 @@ func MeasureBudget(ctx context.Context, binary string, fakes Fakes, c int, laten
 			res.Named++
 		}
 	}
-	const group = " accounts, identical answer: "
-	if i := strings.Index(text, group); i >= 0 {
-		ids := text[i+len(group):]
-		ids = ids[:strings.IndexByte(ids, '\n')]
-		res.EmptyGroup = len(strings.Split(ids, ", "))
-	}
 	var summary struct {
 		Summary struct {
 			Omitted  int    `json:"omitted"`
 			ResultID string `json:"result_id"`
 		} `json:"summary"`
+		Groups []struct {
+			Status string `json:"status"`
+			Count  int    `json:"count"`
+		} `json:"groups"`
 	}
 	raw, _ := json.Marshal(out.StructuredContent)
 	json.Unmarshal(raw, &summary)
+	for _, g := range summary.Groups {
+		if g.Status == "success" {
+			res.EmptyGroup = max(res.EmptyGroup, g.Count) // the accounts without instances share one answer
+		}
+	}
 	res.Omitted = summary.Summary.Omitted
 
 	before, err := fakes.Stats()
@@ -259,9 +263,17 @@ func MeasureLambda(ctx context.Context, bootstrap string, n int, latency time.Du
 		if err != nil {
 			return nil, err
 		}
-		var page struct{ Status, Text string }
+		// One page holds the answer: data, the script's return_value (the
+		// listing, as JSON: its keys in another order).
+		var page struct {
+			Status string
+			Data   json.RawMessage
+		}
 		json.Unmarshal(again.Response, &page)
-		res.OtherGetResult = page.Status == "success" && page.Text == fakeaws.PayloadText(stack.Accounts[n/2].ID, payload)
+		var got, want any
+		json.Unmarshal(page.Data, &got)
+		json.Unmarshal([]byte(fakeaws.PayloadText(stack.Accounts[n/2].ID, payload)), &want)
+		res.OtherGetResult = page.Status == "success" && got != nil && reflect.DeepEqual(got, want)
 	}
 	return res, nil
 }

@@ -2,7 +2,7 @@
 # Regenerates BENCHMARKS.md at the repository root: builds the binaries,
 # runs every scenario of bench/cmd/report (each in a fresh process, the
 # fakes in a process of their own), and saves the raw results as JSON.
-# Takes about seven minutes on a 2-core machine; run it on an idle machine.
+# Takes about eight minutes on a 2-core machine; run it on an idle machine.
 #
 # Usage: bench/run.sh [extra report flags, e.g. -quick]
 set -euo pipefail

@@ -14,7 +14,7 @@ func renderAnswerTargets(p printer, r *Results) {
 	if b := r.Budget; b != nil {
 		p("| %d accounts × DescribeInstances (%.0f KiB answered in all), default query_all: tool result ≤ 96 KiB, text ≤ 32 KiB | %.1f KiB on the wire (client re-encoding), text %.1f KiB | %s |",
 			b.N, b.UpstreamKiB, b.WireKiB, b.TextKiB, check(b.WireKiB <= 96 && b.TextKiB <= 32))
-		p("| … every account named in the text with its status; the accounts without instances one group | %d of %d named; %d of %d empty accounts in one group line | %s |",
+		p("| … every account named in the text with its status; the accounts without instances one group | %d of %d named; %d of %d empty accounts in one group | %s |",
 			b.Named, b.N, b.EmptyGroup, b.Empty, check(b.Named == b.N && b.EmptyGroup == b.Empty))
 		p("| … a second projection through get_result: 0 upstream calls, < 50 ms | %d upstream calls; p50 %.1f ms, p90 %.1f ms, max %.1f ms (20 runs, over stdio) | %s |",
 			b.ReprojectCalls, b.Reproject.P50, b.Reproject.P90, b.Reproject.Max, check(b.ReprojectCalls == 0 && b.Reproject.P90 < 50))

@@ -4,21 +4,10 @@
 // answer 16 KiB each. Every item is valid against the output schema; an
 // answer left out is either readable with get_result or says not_kept, and
 // get_result of a not_kept one says why. Run by bench/claudecode.sh.
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { connectOrg } from "./org.mjs";
 
-const fakes = spawn(process.argv[3], ["-accounts", "300", "-latency", "100ms", "-payload", "16384"], { stdio: ["pipe", "pipe", "inherit"] });
-const first = await new Promise((res) => createInterface({ input: fakes.stdout }).once("line", res));
-const urls = JSON.parse(first);
-const env = { ...process.env, AWS_MCP_LOG_LEVEL: "warn", AWS_MCP_RESULT_STORE_BYTES: "1MiB" };
-for (const kv of urls.env) { const i = kv.indexOf("="); env[kv.slice(0, i)] = kv.slice(i + 1); }
-const ids = Array.from({ length: 300 }, (_, i) => ({ id: String(200000000001 + i), name: `acct-${String(i + 1).padStart(3, "0")}` }));
-env.TARGET_ACCOUNTS = JSON.stringify(ids);
-const client = new Client({ name: "notkept", version: "1" });
-await client.connect(new StdioClientTransport({ command: process.argv[2], env, stderr: "inherit" }));
-await client.listTools();
+const { client, close } = await connectOrg(process.argv[2], process.argv[3],
+  { accounts: 300, fakeArgs: ["-payload", "16384"], env: { AWS_MCP_RESULT_STORE_BYTES: "1MiB" }, name: "notkept" });
 const code = "resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\nresp";
 const res = await client.callTool({ name: "query_all", arguments: { tool_name: "aws___run_script", arguments: { code } } }, undefined, { timeout: 120000 });
 const s = res.structuredContent;
@@ -30,6 +19,4 @@ const one = await client.callTool({ name: "get_result", arguments: { result_id: 
 const gone = await client.callTool({ name: "get_result", arguments: { result_id: s.summary.result_id, account_id: lost[0].account_id } });
 console.log(`get_result of a readable one: ${one.isError ? "error" : "answered"}; of a not_kept one: ${gone.isError ? "error" : "answered"}: ${gone.content[0].text}`);
 if (s.results.length !== 300 || text.length > 32 * 1024 || one.isError || !gone.isError || !s.note.includes("not_kept")) process.exitCode = 1;
-await client.close();
-fakes.stdin.end();
-fakes.kill();
+await close();

@@ -4,21 +4,9 @@
 // the whole tool result within 96 KiB, every account named, the accounts
 // without instances one group, and a re-projection through get_result.
 // Run by bench/claudecode.sh.
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { connectOrg } from "./org.mjs";
 
-const fakes = spawn(process.argv[3], ["-accounts", "300", "-latency", "100ms"], { stdio: ["pipe", "pipe", "inherit"] });
-const first = await new Promise((res) => createInterface({ input: fakes.stdout }).once("line", res));
-const urls = JSON.parse(first);
-const env = { ...process.env, AWS_MCP_LOG_LEVEL: "warn" };
-for (const kv of urls.env) { const i = kv.indexOf("="); env[kv.slice(0, i)] = kv.slice(i + 1); }
-const ids = Array.from({ length: 300 }, (_, i) => ({ id: String(200000000001 + i), name: `acct-${String(i + 1).padStart(3, "0")}` }));
-env.TARGET_ACCOUNTS = JSON.stringify(ids);
-const client = new Client({ name: "org300", version: "1" });
-await client.connect(new StdioClientTransport({ command: process.argv[2], env, stderr: "inherit" }));
-await client.listTools();
+const { client, ids, close } = await connectOrg(process.argv[2], process.argv[3], { accounts: 300, name: "org300" });
 const code = "resp = await call_boto3(service_name='ec2', operation_name='DescribeInstances')\nresp";
 const res = await client.callTool({ name: "query_all", arguments: { tool_name: "aws___run_script", arguments: { code } } }, undefined, { timeout: 120000 });
 const whole = JSON.stringify(res).length;
@@ -30,6 +18,4 @@ const again = await client.callTool({ name: "get_result", arguments: { result_id
 const counts = again.structuredContent;
 if (whole > 96 * 1024 || named !== 300) process.exitCode = 1;
 console.log(`re-projection: ${counts.summary.succeeded} of ${counts.summary.total} answered, text ${again.content[0].text.length} characters, valid against the schema`);
-await client.close();
-fakes.stdin.end();
-fakes.kill();
+await close();

@@ -18,7 +18,7 @@ import (
 // in order; until it does, this is our layer.
 type progressOrder struct {
 	mu       sync.Mutex
-	byToken  map[string]string // progress token → request id, as raw JSON
+	tokens   map[string]string // request id → its progress token, as raw JSON
 	answered map[string]bool   // tokens whose request has been answered
 	order    []string          // answered tokens, oldest first
 }
@@ -30,7 +30,7 @@ const maxAnswered = 4096
 const maxLine = 1 << 20
 
 func newProgressOrder() *progressOrder {
-	return &progressOrder{byToken: map[string]string{}, answered: map[string]bool{}}
+	return &progressOrder{tokens: map[string]string{}, answered: map[string]bool{}}
 }
 
 // message is what progressOrder reads of a JSON-RPC message.
@@ -54,7 +54,7 @@ func (o *progressOrder) learn(line []byte) {
 	token := string(m.Params.Meta.ProgressToken)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.byToken[token] = string(m.ID)
+	o.tokens[string(m.ID)] = token
 	delete(o.answered, token)
 }
 
@@ -76,12 +76,10 @@ func (o *progressOrder) pass(msg []byte) bool {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for token, reqID := range o.byToken {
-		if reqID == id {
-			delete(o.byToken, token)
-			o.answered[token] = true
-			o.order = append(o.order, token)
-		}
+	if token, ok := o.tokens[id]; ok {
+		delete(o.tokens, id)
+		o.answered[token] = true
+		o.order = append(o.order, token)
 	}
 	for len(o.order) > maxAnswered {
 		delete(o.answered, o.order[0])

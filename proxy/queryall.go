@@ -349,24 +349,20 @@ func (r *run) record(i int, res results.Entry) {
 		}
 		kept = err == nil
 	}
-	if r.hold != nil {
-		if r.replied.Load() {
-			res = res.Brief(nil)
-		} else {
-			res = res.Brief(r.p.proj)
-		}
-		if !kept {
-			res = res.Unkept()
-		}
+	replied := r.replied.Load()
+	switch {
+	case r.hold == nil:
+	case replied:
+		res = res.Brief(nil).Release() // the reply is given: only the outcome
+	case kept:
+		res = res.Brief(r.p.proj)
+	default:
+		res = res.Brief(r.p.proj).Unkept()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.entries[i] = res
-	switch {
-	case r.hold == nil:
-	case r.replied.Load():
-		r.entries[i] = res.Release()
-	default:
+	if r.hold != nil && !replied {
 		r.hold.add(r.entries, i)
 	}
 }

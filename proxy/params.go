@@ -18,7 +18,7 @@ type Args map[string]json.RawMessage
 // not in allowed so a misspelt one is an error rather than ignored.
 func ParseArgs(raw json.RawMessage, allowed ...string) (Args, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	if !hasJSON(raw) {
 		return Args{}, nil
 	}
 	var a Args

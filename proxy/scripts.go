@@ -295,4 +295,5 @@ func taskResult(t taskState) json.RawMessage {
 	return out
 }
 
+// hasJSON reports whether raw holds a JSON value other than null.
 func hasJSON(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }

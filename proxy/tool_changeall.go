@@ -316,7 +316,7 @@ func (s *Service) changeAllArgs(raw json.RawMessage) (ChangeRequest, int, error)
 // rolloutArg reads the rollout argument over the defaults.
 func rolloutArg(raw json.RawMessage) (rollout.Options, error) {
 	o := rollout.Defaults()
-	if len(raw) == 0 || string(raw) == "null" {
+	if !hasJSON(raw) {
 		return o, nil
 	}
 	var fields map[string]any

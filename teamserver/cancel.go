@@ -27,16 +27,14 @@ import (
 // inflight are the requests in flight, by cancellation key.
 type inflight struct {
 	mu       sync.Mutex
-	requests map[string]*requestSet
+	requests map[string]requestSet
 }
 
-// requestSet is the requests of one key.
-type requestSet struct {
-	cancels map[*context.CancelFunc]struct{}
-}
+// requestSet is the cancels of the requests of one key.
+type requestSet map[*context.CancelFunc]struct{}
 
 func newInflight() *inflight {
-	return &inflight{requests: map[string]*requestSet{}}
+	return &inflight{requests: map[string]requestSet{}}
 }
 
 // track registers a request's cancel under key until untrack.
@@ -45,15 +43,15 @@ func (f *inflight) track(key string, cancel context.CancelFunc) (untrack func())
 	defer f.mu.Unlock()
 	set := f.requests[key]
 	if set == nil {
-		set = &requestSet{cancels: map[*context.CancelFunc]struct{}{}}
+		set = requestSet{}
 		f.requests[key] = set
 	}
-	set.cancels[&cancel] = struct{}{}
+	set[&cancel] = struct{}{}
 	return func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		delete(set.cancels, &cancel)
-		if len(set.cancels) == 0 && f.requests[key] == set {
+		delete(set, &cancel)
+		if len(set) == 0 && len(f.requests[key]) == 0 {
 			delete(f.requests, key)
 		}
 	}
@@ -65,10 +63,8 @@ func (f *inflight) cancel(key string) int {
 	set := f.requests[key]
 	delete(f.requests, key)
 	var cancels []*context.CancelFunc
-	if set != nil {
-		for c := range set.cancels {
-			cancels = append(cancels, c)
-		}
+	for c := range set {
+		cancels = append(cancels, c)
 	}
 	f.mu.Unlock()
 	for _, c := range cancels {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/auth/bearer"
 )
 
 // SSOStore hands out the credentials of IAM Identity Center roles: each
@@ -46,20 +47,24 @@ func (s *SSOStore) GetRoleCredentialsCalls() int64 { return s.calls.Load() }
 // Token returns the portal's bearer token, or a LoginError saying how to
 // sign in again.
 func (s *SSOStore) Token(ctx context.Context) (string, error) {
-	t, err := s.tokens.RetrieveBearerToken(ctx)
-	if err != nil {
-		return "", s.loginError(err)
-	}
-	return t.Value, nil
+	t, err := s.bearerToken(ctx)
+	return t.Value, err
 }
 
 // TokenExpiry returns when the cached token expires (zero when unknown).
 func (s *SSOStore) TokenExpiry(ctx context.Context) (time.Time, error) {
+	t, err := s.bearerToken(ctx)
+	return t.Expires, err
+}
+
+// bearerToken reads the token (refreshing it if need be); a failure is a
+// LoginError.
+func (s *SSOStore) bearerToken(ctx context.Context) (bearer.Token, error) {
 	t, err := s.tokens.RetrieveBearerToken(ctx)
 	if err != nil {
-		return time.Time{}, s.loginError(err)
+		return bearer.Token{}, s.loginError(err)
 	}
-	return t.Expires, nil
+	return t, nil
 }
 
 // ForRole returns the credentials of role in account.

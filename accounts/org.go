@@ -35,14 +35,10 @@ const orgParallelism = 4
 // result is kept and the refresh retried on the next call. It is safe for
 // concurrent use.
 type OrgSource struct {
-	api OrganizationsAPI
-	ttl time.Duration
-	log *slog.Logger
-
-	mu      sync.Mutex
-	cached  []Account
-	fetched time.Time
-	calls   atomic.Int64
+	api   OrganizationsAPI
+	log   *slog.Logger
+	last  discovery
+	calls atomic.Int64
 }
 
 // NewOrgSource returns a source over api; ttl 0 means DefaultOrgTTL.
@@ -53,7 +49,7 @@ func NewOrgSource(api OrganizationsAPI, ttl time.Duration, log *slog.Logger) *Or
 	if log == nil {
 		log = slog.Default()
 	}
-	return &OrgSource{api: api, ttl: ttl, log: log}
+	return &OrgSource{api: api, log: log, last: discovery{ttl: ttl, log: log, name: "organizations"}}
 }
 
 // Calls returns how many Organizations API calls discovery has made.
@@ -62,25 +58,17 @@ func (o *OrgSource) Calls() int64 { return o.calls.Load() }
 // Accounts returns the organization's ACTIVE accounts, discovering them when
 // the cache is empty or older than the TTL.
 func (o *OrgSource) Accounts(ctx context.Context) ([]Account, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.cached != nil && time.Since(o.fetched) < o.ttl {
-		return o.cached, nil
-	}
-	start := time.Now()
-	before := o.calls.Load()
-	accts, err := o.discover(ctx)
-	if err != nil {
-		if o.cached != nil {
-			o.log.Warn("organizations discovery failed; using the previous result", "error", err, "age", time.Since(o.fetched).Round(time.Second))
-			return o.cached, nil
+	return o.last.get(ctx, func(ctx context.Context) ([]Account, []string, error) {
+		start := time.Now()
+		before := o.calls.Load()
+		accts, err := o.discover(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("discover accounts from AWS Organizations: %w", err)
 		}
-		return nil, fmt.Errorf("discover accounts from AWS Organizations: %w", err)
-	}
-	o.log.Info("discovered accounts from AWS Organizations", "accounts", len(accts),
-		"api_calls", o.calls.Load()-before, "duration", time.Since(start).Round(time.Millisecond))
-	o.cached, o.fetched = accts, time.Now()
-	return accts, nil
+		o.log.Info("discovered accounts from AWS Organizations", "accounts", len(accts),
+			"api_calls", o.calls.Load()-before, "duration", time.Since(start).Round(time.Millisecond))
+		return accts, nil, nil
+	})
 }
 
 // parent is an OU (or root) to list, with its path of names.

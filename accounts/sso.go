@@ -60,18 +60,15 @@ type SSOOptions struct {
 
 // SSOSource lists every account of an IAM Identity Center portal that has
 // one of the preferred roles, with the role each uses. Accounts with none
-// are left out and named by Warnings. Discovery is cached for TTL; a
-// failed one is never cached (the previous result is used when there is
-// one), so a fresh aws sso login takes effect at the next call.
+// are left out and named by Warnings. Discovery is kept as discovery
+// keeps it (for TTL; a failure is never kept, the previous result is used
+// when there is one), so a fresh aws sso login takes effect at the next
+// call.
 type SSOSource struct {
 	portal SSOPortal
 	opts   SSOOptions
 	calls  atomic.Int64
-
-	mu       sync.Mutex
-	last     []Account
-	warnings []string
-	at       time.Time
+	last   discovery
 }
 
 // NewSSOSource returns the source of a portal.
@@ -91,39 +88,18 @@ func NewSSOSource(portal SSOPortal, opts SSOOptions) *SSOSource {
 	if opts.Explain == nil {
 		opts.Explain = func(err error) error { return err }
 	}
-	return &SSOSource{portal: portal, opts: opts}
+	return &SSOSource{portal: portal, opts: opts, last: discovery{ttl: opts.TTL, log: opts.Log, name: "IAM Identity Center"}}
 }
 
 // RoleCalls counts the ListAccountRoles calls made.
 func (s *SSOSource) RoleCalls() int64 { return s.calls.Load() }
 
 // Warnings names the accounts the last discovery left out, and why.
-func (s *SSOSource) Warnings() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.warnings...)
-}
+func (s *SSOSource) Warnings() []string { return s.last.lastWarnings() }
 
 // Accounts returns the portal's accounts that have a preferred role.
 func (s *SSOSource) Accounts(ctx context.Context) ([]Account, error) {
-	s.mu.Lock()
-	if s.last != nil && time.Since(s.at) < s.opts.TTL {
-		defer s.mu.Unlock()
-		return s.last, nil
-	}
-	s.mu.Unlock()
-	accts, warnings, err := s.discover(ctx)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		if s.last != nil {
-			s.opts.Log.Warn("IAM Identity Center discovery failed; using the previous result", "error", err, "age", time.Since(s.at).Round(time.Second))
-			return s.last, nil
-		}
-		return nil, err
-	}
-	s.last, s.warnings, s.at = accts, warnings, time.Now()
-	return accts, nil
+	return s.last.get(ctx, s.discover)
 }
 
 // discover lists the accounts (every page) and each account's roles,

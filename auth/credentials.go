@@ -309,6 +309,10 @@ func (e *AssumeRoleError) Code() string {
 // answered, and as the plain error otherwise. The SDK's errors carry no
 // credential material; this only makes them shorter.
 func Describe(err error) string {
+	var login *LoginError
+	if errors.As(err, &login) {
+		return login.Error() // the fix, not only the portal's error code
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		msg := api.ErrorMessage()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/sso/types"
+	oidctypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/auth/bearer"
 )
@@ -31,6 +34,21 @@ type SSOStore struct {
 
 	mu        sync.Mutex
 	providers map[string]*aws.CredentialsCache
+
+	// reading is the token read in flight: concurrent callers share it, so
+	// a fan-out over many accounts refreshes an expired token once (the
+	// SDK's provider is not safe for concurrent use, and every refresh
+	// rewrites the cache file). Nothing is kept once it ends: the next
+	// read sees a new aws sso login.
+	readMu  sync.Mutex
+	reading *tokenRead
+}
+
+// tokenRead is one read of the bearer token, shared by its callers.
+type tokenRead struct {
+	done  chan struct{}
+	token bearer.Token
+	err   error
 }
 
 // NewSSOStore returns the store of one sso-session: its portal client, its
@@ -57,15 +75,52 @@ func (s *SSOStore) TokenExpiry(ctx context.Context) (time.Time, error) {
 	return t.Expires, err
 }
 
-// bearerToken reads the token (refreshing it if need be); a failure is a
-// LoginError.
+// bearerToken reads the token (refreshing it if need be). A failure a new
+// sign-in fixes (no cached token, a refresh SSO OIDC refused) is a
+// LoginError; one it does not fix (the network, SSO OIDC's own trouble,
+// the caller's deadline) is returned as what it is.
 func (s *SSOStore) bearerToken(ctx context.Context) (bearer.Token, error) {
-	t, err := s.tokens.RetrieveBearerToken(ctx)
-	if err != nil {
-		return bearer.Token{}, s.loginError(err)
+	t, err := s.sharedRead(ctx)
+	switch {
+	case err == nil:
+		return t, nil
+	case ctx.Err() != nil, isTransient(err):
+		return bearer.Token{}, fmt.Errorf("IAM Identity Center session %q: reading its token: %w", s.session, err)
 	}
-	return t, nil
+	return bearer.Token{}, s.loginError(err)
 }
+
+// sharedRead joins the token read in flight, or starts one. The read runs
+// detached from any one caller's cancellation (bounded by tokenReadTimeout),
+// so a caller that gives up does not fail the others.
+func (s *SSOStore) sharedRead(ctx context.Context) (bearer.Token, error) {
+	s.readMu.Lock()
+	r := s.reading
+	if r == nil {
+		r = &tokenRead{done: make(chan struct{})}
+		s.reading = r
+		go func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenReadTimeout)
+			defer cancel()
+			r.token, r.err = s.tokens.RetrieveBearerToken(rctx)
+			s.readMu.Lock()
+			s.reading = nil
+			s.readMu.Unlock()
+			close(r.done)
+		}()
+	}
+	s.readMu.Unlock()
+	select {
+	case <-r.done:
+		return r.token, r.err
+	case <-ctx.Done():
+		return bearer.Token{}, ctx.Err()
+	}
+}
+
+// tokenReadTimeout bounds one read of the token, a refresh through SSO
+// OIDC included.
+const tokenReadTimeout = 30 * time.Second
 
 // ForRole returns the credentials of role in account.
 func (s *SSOStore) ForRole(account, role string) aws.CredentialsProvider {
@@ -108,16 +163,19 @@ func (p ssoProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 // ErrSSOLogin is wrapped by every failure a new aws sso login fixes.
 var ErrSSOLogin = errors.New("IAM Identity Center sign-in needed")
 
-// LoginError is an expired, revoked or missing IAM Identity Center token.
+// LoginError is an IAM Identity Center session that has ended, whichever
+// way it ended: no cached token, an access token past its expiry whose
+// refresh SSO OIDC refused, or a token the portal rejects.
 type LoginError struct {
 	Session string
 	Err     error
 }
 
-// Error names the fix.
+// Error names the session, how it ended (briefly: no request ids, so that
+// one fan-out's accounts share one message) and the fix.
 func (e *LoginError) Error() string {
-	return fmt.Sprintf("the IAM Identity Center session %q has expired or was revoked (%v): sign in again with `aws sso login --sso-session %s`; the next call uses the new token, no restart needed",
-		e.Session, e.Err, e.Session)
+	return fmt.Sprintf("the IAM Identity Center session %q has ended (%s): sign in again with `aws sso login --sso-session %s`; the next call uses the new token, no restart needed",
+		e.Session, endedBy(e.Err), e.Session)
 }
 
 // Unwrap returns ErrSSOLogin and the cause.
@@ -131,17 +189,55 @@ func (s *SSOStore) loginError(err error) error {
 	return &LoginError{Session: s.session, Err: err}
 }
 
-// isTokenFailure reports the token provider's own failures (no cache file,
-// a refresh the portal refused).
+// isTokenFailure reports the failures a new sign-in fixes, by the SDK's
+// error types (https://docs.aws.amazon.com/singlesignon/latest/OIDCAPIReference/API_CreateToken.html,
+// https://docs.aws.amazon.com/singlesignon/latest/PortalAPIReference/API_GetRoleCredentials.html):
+// SSO OIDC refusing to refresh the token (the refresh token revoked or
+// past the session's duration, an expired client registration, a client
+// no longer allowed to refresh), and the portal rejecting the token.
 func isTokenFailure(err error) bool {
+	var (
+		grant        *oidctypes.InvalidGrantException
+		expired      *oidctypes.ExpiredTokenException
+		client       *oidctypes.InvalidClientException
+		unauthClient *oidctypes.UnauthorizedClientException
+		portal       *ssotypes.UnauthorizedException
+	)
+	return errors.As(err, &grant) || errors.As(err, &expired) || errors.As(err, &client) ||
+		errors.As(err, &unauthClient) || errors.As(err, &portal)
+}
+
+// isTransient reports a token failure that is not the session's end: the
+// network, or SSO OIDC answering with an error a new sign-in does not fix
+// (its own fault, throttling). A refusal (isTokenFailure) and a token
+// that cannot be read or refreshed at all are the session's end.
+func isTransient(err error) bool {
+	if isTokenFailure(err) {
+		return false
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "UnauthorizedException", "InvalidGrantException", "ExpiredTokenException", "InvalidClientException":
-			return true
-		}
+		return true
 	}
-	return false
+	var op *smithy.OperationError
+	return errors.As(err, &op) // no API error: the call did not get an answer
+}
+
+// endedBy says in a few words how a session ended.
+func endedBy(err error) string {
+	var (
+		portal *ssotypes.UnauthorizedException
+		api    smithy.APIError
+	)
+	switch {
+	case errors.As(err, &portal):
+		return "the access portal rejected its token: " + portal.ErrorCode()
+	case errors.As(err, &api):
+		return "its token expired and SSO OIDC refused the refresh: " + api.ErrorCode()
+	case errors.Is(err, os.ErrNotExist):
+		return "no token cached: not signed in on this machine"
+	}
+	return "its token could not be read or refreshed: " + err.Error()
 }
 
 // Explain turns a portal error that a new sign-in fixes (an expired or

@@ -49,6 +49,7 @@ type SSOPortal struct {
 	refresh   map[string]bool      // refresh token → still valid
 	serial    int
 	throttle  int
+	refusal   string         // the error CreateToken answers every refresh with ("": none)
 	calls     map[string]int // operation → calls
 	roleCreds map[string]int // account → GetRoleCredentials calls
 }
@@ -93,6 +94,42 @@ func (p *SSOPortal) Revoke() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tokens, p.refresh = map[string]time.Time{}, map[string]bool{}
+}
+
+// Refresh refusals: how SSO OIDC's CreateToken refuses to refresh a token
+// (https://docs.aws.amazon.com/singlesignon/latest/OIDCAPIReference/API_CreateToken.html#API_CreateToken_Errors).
+const (
+	// RefuseGrant: the refresh token was revoked or is past the session's
+	// duration (what every user meets at the end of a portal session).
+	RefuseGrant = "InvalidGrantException"
+	// RefuseExpired: the token is expired and no longer valid.
+	RefuseExpired = "ExpiredTokenException"
+	// RefuseClient: the client registration (its secret) expired.
+	RefuseClient = "InvalidClientException"
+	// RefuseUnauthorizedClient: the client may no longer refresh.
+	RefuseUnauthorizedClient = "UnauthorizedClientException"
+)
+
+// refusals maps each refusal to its HTTP status and OAuth error.
+var refusals = map[string]struct {
+	status int
+	oauth  string
+}{
+	RefuseGrant:              {http.StatusBadRequest, "invalid_grant"},
+	RefuseExpired:            {http.StatusBadRequest, "expired_token"},
+	RefuseClient:             {http.StatusUnauthorized, "invalid_client"},
+	RefuseUnauthorizedClient: {http.StatusBadRequest, "unauthorized_client"},
+}
+
+// RefuseRefresh makes every CreateToken refresh answer with one of the
+// Refuse* errors; "" lets refreshes through again.
+func (p *SSOPortal) RefuseRefresh(code string) {
+	if _, ok := refusals[code]; !ok && code != "" {
+		panic("fakeaws: no such refresh refusal: " + code)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refusal = code
 }
 
 // Throttle makes the next n ListAccountRoles calls answer 429.
@@ -282,8 +319,11 @@ func (p *SSOPortal) createToken(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.calls["CreateToken"]++
 	valid := p.refresh[in.RefreshToken]
+	refusal := p.refusal
 	p.mu.Unlock()
 	switch {
+	case refusal != "":
+		writeOIDCError(w, refusals[refusal].status, refusal, refusals[refusal].oauth)
 	case in.ClientID != SSOClientID || in.ClientSecret != SSOClientSecret:
 		writeOIDCError(w, http.StatusUnauthorized, "InvalidClientException", "invalid_client")
 	case in.GrantType != "refresh_token" || !valid:
@@ -306,11 +346,14 @@ func writeRESTError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
 }
 
+// writeOIDCError answers as SSO OIDC does: the error type in the
+// X-Amzn-Errortype header, and the OAuth error and its description in the
+// body ({"error", "error_description"}).
 func writeOIDCError(w http.ResponseWriter, status int, code, oauthError string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Errortype", code)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": oauthError, "error_description": code})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": oauthError, "error_description": "the refresh was refused (" + code + ")"})
 }
 
 // WriteSSOLogin writes what `aws configure sso-session` and `aws sso login

@@ -25,12 +25,13 @@ claude=$(find "$cache/node_modules/@anthropic-ai" -path '*claude-code-linux-*/cl
 bin=$(mktemp -d)/aws-mcp-multi-account
 go build -o "$bin" .
 echo "== the TypeScript SDK client ($MCP_SDK_VERSION)"
-cp bench/clients/tssdk-check.mjs bench/clients/org.mjs bench/clients/tssdk-org.mjs bench/clients/tssdk-notkept.mjs "$cache/" # ES modules resolve packages from the script's folder
+cp bench/clients/*.mjs "$cache/" # ES modules resolve packages from the script's folder
 node "$cache/tssdk-check.mjs" "$bin"
 fakeserver=$(dirname "$bin")/fakeserver
 go build -o "$fakeserver" ./bench/fakeserver
 node "$cache/tssdk-org.mjs" "$bin" "$fakeserver"
 node "$cache/tssdk-notkept.mjs" "$bin" "$fakeserver"
+node "$cache/tssdk-progress.mjs" "$bin" "$fakeserver" "${PROGRESS_FANOUTS:-200}"
 echo
 echo "== Claude Code ($CLAUDE_CODE_VERSION), headless"
 go run ./bench/cmd/claudecode -claude "$claude" "$@"

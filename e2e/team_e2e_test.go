@@ -306,32 +306,6 @@ func TestTeamServerManySessions(t *testing.T) {
 	}
 }
 
-// TestTeamServerCallerFanoutLimit: a caller's third concurrent query_all
-// is a tool error; another caller is not held back by it.
-func TestTeamServerCallerFanoutLimit(t *testing.T) {
-	stack := newStack(t, 4)
-	stack.MCP.SetDefaultLatency(3 * time.Second)
-	idp := startIdP(t)
-	srv := startTeamServer(t, stack, []string{accountsEnv(stack)}, "--oidc-issuer", idp.Issuer, "--oidc-audience", teamAudience)
-	alice := srv.connect(t, idp.Token(teamAudience, fakeoidc.Claims{"sub": "alice"}))
-	bob := srv.connect(t, idp.Token(teamAudience, fakeoidc.Claims{"sub": "bob"}))
-	slow := map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() { callTool(t, alice, "query_all", slow) })
-	}
-	waitUntil(t, func() bool { return stack.MCP.Inflight() == 8 })
-	res := callTool(t, alice, "query_all", slow)
-	if !res.IsError || !strings.Contains(text(res), "--caller-fanouts") {
-		t.Errorf("alice's third fan-out: %s", text(res))
-	}
-	stack.MCP.SetDefaultLatency(0)
-	if res := callTool(t, bob, "query_all", slow); res.IsError {
-		t.Errorf("bob was held back by alice's fan-outs: %s", text(res))
-	}
-	wg.Wait()
-}
-
 // TestTeamServerDrains: at SIGTERM the health check fails, new sessions
 // are refused, a call in flight finishes, and the process exits.
 func TestTeamServerDrains(t *testing.T) {

@@ -265,7 +265,7 @@ func (s *Service) preview(ctx context.Context, c *Change, selected []accounts.Ac
 	}
 	p := &plan{req: QueryAllRequest{ToolName: pv.ToolName, Arguments: pv.Arguments, JMESPath: pv.JMESPath},
 		proj: proj, selected: selected, targets: c.targets, regions: len(c.Regions), readOnly: readOnly, readOnlySession: true}
-	release, err := s.claimFanout(ctx)
+	release, err := s.claimFanout(ctx, time.Time{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +301,7 @@ func (s *Service) ApplyChangeWatched(ctx context.Context, id string, progress Pr
 // takePlan takes the caller's plan once it may run a fan-out: a caller at
 // its bound of fan-outs keeps its plan for later. release ends the fan-out.
 func (s *Service) takePlan(ctx context.Context, id string) (*Change, func(), error) {
-	release, err := s.claimFanout(ctx)
+	release, err := s.claimFanout(ctx, time.Time{}, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -41,6 +41,9 @@ type QueryAllRequest struct {
 	// result store holds the rest, read back if the reply shows one. 0
 	// holds every answer whole (the CLI prints them all).
 	ReplyBudget int
+	// Waiting, when set, is told why the call has not started (it waits
+	// for one of its caller's running fan-outs to finish).
+	Waiting func(message string)
 }
 
 // Summary counts the outcome of a fan-out.
@@ -80,47 +83,44 @@ type plan struct {
 // cancelled, so every target still has its Result. The full answers are
 // kept in the result store; the answer returned is projected.
 func (s *Service) QueryAll(ctx context.Context, req QueryAllRequest, progress Progress) (*results.Answer, error) {
+	begun := time.Now()
 	p, err := s.planQueryAll(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	release, err := s.claimFanout(ctx)
+	// A fan-out beyond the caller's bound waits within its own reply
+	// deadline; what it waited is taken from that deadline.
+	var due time.Time
+	if req.ReplyWithin > 0 {
+		due = begun.Add(req.ReplyWithin)
+	}
+	release, err := s.claimFanout(ctx, due, req.Waiting)
 	if err != nil {
 		return nil, err
+	}
+	if !due.IsZero() {
+		p.req.ReplyWithin = max(time.Until(due), time.Millisecond)
 	}
 	r := s.start(ctx, p, progress, release)
 	r.wait(ctx)
 	return r.answer(), nil
 }
 
-// ErrTooManyFanouts is returned when a caller already runs as many
-// fan-outs as CallerFanouts allows.
-var ErrTooManyFanouts = errors.New("too many fan-outs")
-
-// claimFanout counts a fan-out against its caller's CallerFanouts; the
-// returned release ends it.
-func (s *Service) claimFanout(ctx context.Context) (func(), error) {
+// claimFanout counts a fan-out against its caller's CallerFanouts,
+// waiting (first come, first served) for one of the caller's running
+// fan-outs to finish until due (zero: as long as ctx lives); waiting is
+// told once why the call waits. The returned release ends the fan-out.
+// Calls without a caller (stdio, the Lambda bridge) are not bounded.
+func (s *Service) claimFanout(ctx context.Context, due time.Time, waiting func(string)) (func(), error) {
 	c := CallerFrom(ctx)
-	if c == nil || s.cfg.CallerFanouts <= 0 {
+	if c == nil {
 		return func() {}, nil
 	}
-	s.fanoutsMu.Lock()
-	defer s.fanoutsMu.Unlock()
-	if n := s.fanouts[c.ID]; n >= s.cfg.CallerFanouts {
-		return nil, fmt.Errorf("%w: this caller already runs %d query_all fan-outs (at most %d at once, --caller-fanouts); wait for one to finish (get_result shows their progress) and call again",
-			ErrTooManyFanouts, n, s.cfg.CallerFanouts)
-	}
-	s.fanouts[c.ID]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.fanoutsMu.Lock()
-			defer s.fanoutsMu.Unlock()
-			if s.fanouts[c.ID]--; s.fanouts[c.ID] <= 0 {
-				delete(s.fanouts, c.ID)
-			}
-		})
-	}, nil
+	return s.fanouts.acquire(ctx, c.ID, due, func(running int) {
+		if waiting != nil {
+			waiting(fmt.Sprintf("waiting for one of your %d running fan-outs to finish (at most %d at once)", running, running))
+		}
+	})
 }
 
 // planQueryAll validates a fan-out and resolves its targets.

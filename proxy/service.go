@@ -59,8 +59,9 @@ type Service struct {
 	stop context.CancelFunc
 	bg   sync.WaitGroup
 
-	fanoutsMu sync.Mutex
-	fanouts   map[string]int // running fan-outs by caller
+	// fanouts bounds each caller's fan-outs running at once
+	// (CallerFanouts) and queues the rest.
+	fanouts *fanoutSlots
 }
 
 // New returns a Service over the directory, credentials and upstream pool.
@@ -83,7 +84,7 @@ func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.
 		log = slog.Default()
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop, fanouts: map[string]int{},
+	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop, fanouts: newFanoutSlots(cfg.CallerFanouts),
 		changes: plans.New[*Change](plans.DefaultTTL)}
 }
 

@@ -38,7 +38,7 @@ func ApplyChangeTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return toolError(err), nil
 		}
-		c, out, err := s.ApplyChange(ctx, id, progressNotifier(ctx, req))
+		c, out, err := s.ApplyChange(ctx, id, progressNotifier(ctx, req).progress())
 		if err != nil {
 			return toolError(err), nil
 		}

@@ -51,7 +51,9 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if req.Params.Task != nil {
 			q.ReplyWithin = 0 // a task runs until every account has answered
 		}
-		out, err := s.QueryAll(ctx, q, progressNotifier(ctx, req))
+		notes := progressNotifier(ctx, req)
+		q.Waiting = notes.waiting()
+		out, err := s.QueryAll(ctx, q, notes.progress())
 		if err != nil {
 			return toolError(err), nil
 		}

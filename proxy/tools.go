@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -291,9 +293,32 @@ func toolError(err error) *mcp.CallToolResult {
 	return mcp.NewToolResultError(strings.TrimSpace(err.Error()))
 }
 
-// progressNotifier sends notifications/progress when the client asked for
-// them with a progressToken; at most about 100 per call.
-func progressNotifier(ctx context.Context, req mcp.CallToolRequest) Progress {
+// progressInterval is the least time between two progress notifications
+// of one call: a fan-out over 10,000 accounts needs a few a second, not
+// 10,000, and the fewer there are, the less likely one lands in the read
+// that carries its result (see progressNotes).
+const progressInterval = 250 * time.Millisecond
+
+// progressNotes sends notifications/progress of one call, when the client
+// asked for them with a progressToken. None is sent for the target whose
+// completion ends the call (the result says it), and they are coalesced
+// to one per progressInterval, so that a notification and its result
+// rarely meet; the stdio server holds a result back briefly when one did
+// (internal/cli/progress_order.go). Progress only ever increases, as MCP
+// asks.
+type progressNotes struct {
+	ctx   context.Context
+	srv   *server.MCPServer
+	token mcp.ProgressToken
+
+	mu   sync.Mutex
+	last time.Time
+	done int
+}
+
+// progressNotifier returns the notes of a call, or nil when the client
+// asked for none.
+func progressNotifier(ctx context.Context, req mcp.CallToolRequest) *progressNotes {
 	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
 		return nil
 	}
@@ -301,19 +326,48 @@ func progressNotifier(ctx context.Context, req mcp.CallToolRequest) Progress {
 	if srv == nil {
 		return nil
 	}
-	token := req.Params.Meta.ProgressToken
-	return func(done, total int) {
-		step := max(1, total/100)
-		if done != total && done%step != 0 {
-			return
-		}
-		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-			"progressToken": token,
-			"progress":      done,
-			"total":         total,
-			"message":       fmt.Sprintf("%d/%d answered", done, total),
-		})
+	return &progressNotes{ctx: ctx, srv: srv, token: req.Params.Meta.ProgressToken}
+}
+
+// progress returns the Progress that reports answered targets (nil for no
+// notes).
+func (n *progressNotes) progress() Progress {
+	if n == nil {
+		return nil
 	}
+	return func(done, total int) {
+		if done >= total {
+			return // the result says it
+		}
+		n.send(done, total, fmt.Sprintf("%d/%d answered", done, total), false)
+	}
+}
+
+// waiting returns what tells the client why the call has not started (nil
+// for no notes).
+func (n *progressNotes) waiting() func(string) {
+	if n == nil {
+		return nil
+	}
+	return func(msg string) { n.send(0, 0, msg, true) }
+}
+
+// send writes one notification, unless one went out less than
+// progressInterval ago (always, when forced) or progress would not grow.
+func (n *progressNotes) send(done, total int, msg string, force bool) {
+	n.mu.Lock()
+	now := time.Now()
+	if !force && (now.Sub(n.last) < progressInterval || done <= n.done) {
+		n.mu.Unlock()
+		return
+	}
+	n.last, n.done = now, done
+	n.mu.Unlock()
+	params := map[string]any{"progressToken": n.token, "progress": done, "message": msg}
+	if total > 0 {
+		params["total"] = total
+	}
+	_ = n.srv.SendNotificationToClient(n.ctx, string(mcp.MethodNotificationProgress), params)
 }
 
 // ToolDefinitions returns the tool definitions the Lambda bridge

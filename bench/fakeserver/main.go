@@ -27,11 +27,20 @@ func main() {
 	latency := flag.Duration("latency", 0, "upstream tools/call latency")
 	payload := flag.Int("payload", 0, "bytes of every tools/call answer's text (0: the fake's own answers)")
 	useTLS := flag.Bool("tls", false, "serve over TLS with HTTP/2, as the real endpoints do")
+	ramp := flag.Duration("ramp", 0, "accounts' latencies rise by this much in even steps, the last -tail accounts all at the top (a fan-out whose last several accounts finish within the same millisecond)")
+	tail := flag.Int("tail", 8, "with -ramp: accounts that answer together at the end")
 	flag.Parse()
 
 	fakes := bench.StartInProcess(bench.FakeOptions{Accounts: *accts, Org: *org, Payload: *payload})
 	defer fakes.Close()
 	fakes.SetLatency(*latency)
+	if *ramp > 0 {
+		members := fakes.Accounts()
+		steps := max(1, len(members)-*tail)
+		for i, a := range members {
+			fakes.Stack.MCP.SetLatency(a.ID, *latency+*ramp*time.Duration(min(i, steps))/time.Duration(steps))
+		}
+	}
 
 	control := httptest.NewServer(controlHandler(fakes))
 	defer control.Close()

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"sync"
+	"time"
 )
 
 // progressOrder keeps a progress notification from reaching a stdio
-// client after its request's result. mcp-go writes notifications from a
+// client after its request's result, or in the same read as it. mcp-go writes notifications from a
 // goroutine of their own (StdioServer.handleNotifications) while results
 // are written by the request's worker, so the last progress of a call can
 // trail its result, and a client then logs an unknown progress token
@@ -16,12 +17,30 @@ import (
 // and drops, on stdout, a progress notification whose request has been
 // answered. mcp-go should write a request's notifications and its result
 // in order; until it does, this is our layer.
+//
+// Written before the result is not enough: the official TypeScript SDK
+// handles a response at once but each notification in a microtask, so a
+// notification that arrives in the same read as its response is handled
+// after the response removed its handler. So a result whose request had a
+// notification written less than hold ago waits out the rest of hold:
+// the client, reading as data arrives, takes the notification in a read
+// of its own. The tools send no notification for the target that ends a
+// call and at most one per 250 ms (proxy.progressNotes), so this wait is
+// rare and short.
 type progressOrder struct {
+	hold time.Duration
+
 	mu       sync.Mutex
-	tokens   map[string]string // request id → its progress token, as raw JSON
-	answered map[string]bool   // tokens whose request has been answered
-	order    []string          // answered tokens, oldest first
+	tokens   map[string]string    // request id → its progress token, as raw JSON
+	answered map[string]bool      // tokens whose request has been answered
+	order    []string             // answered tokens, oldest first
+	notified map[string]time.Time // token → when its last notification was written
 }
+
+// progressHold is how long a result waits after a notification of its own
+// request: far longer than a client takes to read what arrived, far
+// shorter than a person notices.
+const progressHold = 100 * time.Millisecond
 
 // maxAnswered bounds the tokens remembered as answered.
 const maxAnswered = 4096
@@ -30,7 +49,7 @@ const maxAnswered = 4096
 const maxLine = 1 << 20
 
 func newProgressOrder() *progressOrder {
-	return &progressOrder{tokens: map[string]string{}, answered: map[string]bool{}}
+	return &progressOrder{hold: progressHold, tokens: map[string]string{}, answered: map[string]bool{}, notified: map[string]time.Time{}}
 }
 
 // message is what progressOrder reads of a JSON-RPC message.
@@ -58,34 +77,44 @@ func (o *progressOrder) learn(line []byte) {
 	delete(o.answered, token)
 }
 
-// pass reports whether a message the server writes may go out, and
-// marks a result's request answered.
-func (o *progressOrder) pass(msg []byte) bool {
+// pass reports whether a message the server writes may go out, and how
+// long it must wait first; it marks a result's request answered.
+func (o *progressOrder) pass(msg []byte) (bool, time.Duration) {
 	if bytes.Contains(msg, []byte(`"notifications/progress"`)) {
 		var m message
 		if json.Unmarshal(msg, &m) != nil || m.Method != "notifications/progress" {
-			return true
+			return true, 0
 		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
-		return !o.answered[string(m.Params.ProgressToken)]
+		token := string(m.Params.ProgressToken)
+		if o.answered[token] {
+			return false, 0
+		}
+		o.notified[token] = time.Now()
+		return true, 0
 	}
 	id, ok := responseID(msg)
 	if !ok {
-		return true
+		return true, 0
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	var wait time.Duration
 	if token, ok := o.tokens[id]; ok {
 		delete(o.tokens, id)
 		o.answered[token] = true
 		o.order = append(o.order, token)
+		if at, ok := o.notified[token]; ok {
+			wait = o.hold - time.Since(at)
+			delete(o.notified, token)
+		}
 	}
 	for len(o.order) > maxAnswered {
 		delete(o.answered, o.order[0])
 		o.order = o.order[1:]
 	}
-	return true
+	return true, max(wait, 0)
 }
 
 // responseID reads the id of a response ({"jsonrpc", "id", "result" or
@@ -146,11 +175,18 @@ func (l *learningReader) Read(p []byte) (int, error) {
 }
 
 // writer passes the server's messages to stdout, less progress that would
-// trail its result. mcp-go writes one message a Write.
+// trail its result, and a result after a pause when a notification of its
+// request was just written. mcp-go writes one message a Write, under its
+// own lock, so the pause holds back every later message too: nothing
+// overtakes the result.
 func (o *progressOrder) writer(w io.Writer) io.Writer {
 	return writerFunc(func(p []byte) (int, error) {
-		if !o.pass(p) {
+		ok, wait := o.pass(p)
+		if !ok {
 			return len(p), nil
+		}
+		if wait > 0 {
+			time.Sleep(wait) // the pause is the point: the notification's read comes first
 		}
 		return w.Write(p)
 	})

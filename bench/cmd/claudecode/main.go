@@ -143,7 +143,9 @@ func main() {
 		log.Printf("claude: %v\nstdout: %.2000s\nstderr: %.4000s", err, stdout, stderr.String())
 	}
 	debug := stderr.String() + readDebugLogs(home)
-	unknownProgress := strings.Count(debug, "unknown progress token") + strings.Count(debug, "Unknown progress token")
+	// The TypeScript SDK's words (Protocol._onprogress), which Claude Code
+	// logs as a connection error; this harness counted other words before.
+	unknownProgress := strings.Count(debug, "progress notification for an unknown token")
 	progress, trailing := trailingProgress(work)
 
 	obs := model.observations()

@@ -131,4 +131,3 @@ func callWatched(ctx context.Context, c *client.Client, token string, args map[s
 	req.Params.Meta = &mcp.Meta{ProgressToken: mcp.ProgressToken(token)}
 	return c.CallTool(ctx, req)
 }
-

@@ -54,7 +54,7 @@ func TestResultWaitsOutItsOwnNotification(t *testing.T) {
 		waitsMax time.Duration
 	}{
 		{`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"a","progress":1}}`, true, 0, 0},
-		{`{"jsonrpc":"2.0","id":2,"result":{}}`, true, 0, 0},                         // b had no notification
+		{`{"jsonrpc":"2.0","id":2,"result":{}}`, true, 0, 0},                        // b had no notification
 		{`{"jsonrpc":"2.0","id":1,"result":{}}`, true, 59 * time.Minute, time.Hour}, // a's was just written
 		{`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"a","progress":2}}`, false, 0, 0},
 		{`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"c","progress":1}}`, true, 0, 0},

@@ -52,9 +52,9 @@ type Config struct {
 	// NotKept says why answers are not kept when there is no result store
 	// (the Lambda bridge without a bucket).
 	NotKept string
-	// CallerFanouts bounds the query_all fan-outs one caller of a shared
-	// server runs at once (until every account has answered); 0 is no
-	// bound.
+	// CallerFanouts bounds the fan-outs one caller of a shared server runs
+	// at once (until every account has answered); more wait their turn
+	// within their reply deadline. 0 is no bound.
 	CallerFanouts int
 	// AllowChanges offers change_all and apply_change (never with ReadOnly):
 	// to the one user of a process, or to the callers whose access allows

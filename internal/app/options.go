@@ -148,7 +148,7 @@ var options = []option{
 	stringOpt("source-identity", env("AWS_MCP_SOURCE_IDENTITY"), "", func(c *Config) *string { return &c.SourceIdentity },
 		"serve --http: token claim passed as sts:SourceIdentity on every AssumeRole (env AWS_MCP_SOURCE_IDENTITY)"),
 	intOpt("caller-fanouts", env("AWS_MCP_CALLER_FANOUTS"), proxy.DefaultCallerFanouts, func(c *Config) *int { return &c.CallerFanouts },
-		"serve --http: query_all fan-outs one caller may run at once (env AWS_MCP_CALLER_FANOUTS)"),
+		"serve --http: fan-outs one caller runs at once; more wait their turn within their reply deadline (env AWS_MCP_CALLER_FANOUTS)"),
 	durationOpt("drain", env("AWS_MCP_DRAIN"), teamserver.DefaultDrain, func(c *Config) *time.Duration { return &c.Drain },
 		"serve --http: at SIGTERM, how long calls in flight may take to finish (env AWS_MCP_DRAIN)"),
 	durationOpt("body-timeout", env("AWS_MCP_BODY_TIMEOUT"), teamserver.DefaultBodyTimeout, func(c *Config) *time.Duration { return &c.BodyTimeout },

@@ -57,6 +57,11 @@ type Account struct {
 	// says it is declared read-only (--sso-read-only-roles).
 	SSORole     string `json:"sso_role,omitempty"`
 	SSOReadOnly bool   `json:"sso_read_only,omitempty"`
+	// DelegatedAdminFor are the service principals this account is the
+	// organization's delegated administrator for ("securityhub.amazonaws.com"):
+	// there, one call answers for every member (Organizations accounts,
+	// when this identity may list them).
+	DelegatedAdminFor []string `json:"delegated_admin_for,omitempty"`
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)

@@ -65,11 +65,26 @@ func (o *OrgSource) Accounts(ctx context.Context) ([]Account, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("discover accounts from AWS Organizations: %w", err)
 		}
+		var warnings []string
+		if api, ok := o.api.(DelegatedAdminAPI); ok {
+			admins, err := o.delegatedAdmins(ctx, api)
+			if err != nil {
+				warnings = append(warnings, delegatedWarning(err))
+				o.log.Warn("cannot list the delegated administrators", "error", err)
+			}
+			for i := range accts {
+				accts[i].DelegatedAdminFor = admins[accts[i].ID]
+			}
+		}
 		o.log.Info("discovered accounts from AWS Organizations", "accounts", len(accts),
 			"api_calls", o.calls.Load()-before, "duration", time.Since(start).Round(time.Millisecond))
-		return accts, nil, nil
+		return accts, warnings, nil
 	})
 }
+
+// Warnings says what the last discovery could not learn (the delegated
+// administrators, when this identity may not list them).
+func (o *OrgSource) Warnings() []string { return o.last.lastWarnings() }
 
 // parent is an OU (or root) to list, with its path of names.
 type parent struct {

@@ -25,6 +25,10 @@ type entry struct {
 	ExternalID      string            `json:"external_id" yaml:"external_id"`
 	Regions         []string          `json:"regions" yaml:"regions"`
 	SessionDuration flexString        `json:"session_duration" yaml:"session_duration"`
+	// DelegatedAdminFor declares the service principals the account is
+	// the organization's delegated administrator for, where Organizations
+	// cannot be asked.
+	DelegatedAdminFor []string `json:"delegated_admin_for" yaml:"delegated_admin_for"`
 }
 
 // flexString accepts a JSON string or number, so `"id": 222222222222` and
@@ -195,6 +199,13 @@ func (e entry) account(source string) (Account, error) {
 		RoleName:   e.RoleName,
 		ExternalID: e.ExternalID,
 		Regions:    e.Regions,
+
+		DelegatedAdminFor: e.DelegatedAdminFor,
+	}
+	for _, p := range a.DelegatedAdminFor {
+		if p == "" || strings.ContainsAny(p, " \t\n") {
+			return Account{}, fmt.Errorf("account %s: delegated_admin_for %q is not a service principal (like securityhub.amazonaws.com)", id, p)
+		}
 	}
 	if a.Name == "" {
 		a.Name = id

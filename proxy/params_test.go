@@ -14,7 +14,7 @@ func TestSchemaArgs(t *testing.T) {
 		got  []string
 		want string
 	}{
-		{"list_accounts", listAccountsArgs, "accounts tags ou"},
+		{"list_accounts", listAccountsArgs, "accounts tags ou offset max_bytes"},
 		{"list_tools", listToolsArgs, "account_id"},
 		{"query", queryArgs, "account_id tool_name arguments region jmespath max_bytes"},
 		{"query_all", queryAllArgs, "tool_name arguments region regions accounts tags ou jmespath max_bytes reply_within_s"},

@@ -67,6 +67,8 @@ type plan struct {
 	regions  int
 	readOnly bool
 	warnings []string
+	// advice names a better way to ask (the delegated administrator).
+	advice []string
 	// readOnlySession runs every target under the read-only fan-out
 	// session, whatever the caller's access (a change's preview).
 	readOnlySession bool
@@ -151,7 +153,8 @@ func (s *Service) planQueryAll(ctx context.Context, req QueryAllRequest) (*plan,
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{req: req, proj: proj, selected: selected, readOnly: readOnly, warnings: warnings}
+	p := &plan{req: req, proj: proj, selected: selected, readOnly: readOnly, warnings: warnings,
+		advice: delegatedAdvice(req.ToolName, req.Arguments, all, len(selected))}
 	regionSet := map[string]bool{}
 	for _, a := range selected {
 		rs := regions
@@ -407,7 +410,7 @@ func (r *run) snapshot() *results.Answer {
 			entries[i].DurationMS = elapsed
 		}
 	}
-	out := &results.Answer{ToolName: r.p.req.ToolName, JMESPath: r.p.proj.String(), Results: entries, Warnings: r.p.warnings}
+	out := &results.Answer{ToolName: r.p.req.ToolName, JMESPath: r.p.proj.String(), Results: entries, Warnings: r.p.warnings, Advice: r.p.advice}
 	if w := r.deniedNote(entries); w != "" {
 		out.Warnings = append(append([]string(nil), out.Warnings...), w)
 	}

@@ -39,11 +39,17 @@ func indentJSON(t *testing.T, v any) []byte {
 	return append(out, '\n')
 }
 
-// TestToolSchemasGolden snapshots the advertised tools, so an accidental
-// change to the contract fails here.
+// TestToolSchemasGolden snapshots each advertised tool in a file of its
+// own (testdata/tools/NAME.golden.json), so an accidental change to the
+// contract fails here naming the tool.
 func TestToolSchemasGolden(t *testing.T) {
-	golden(t, "tools.golden.json", indentJSON(t, ToolDefinitions(Config{})))
-	gw, err := GatewayTools(ToolDefinitions(Config{}))
+	tools := ToolDefinitions(Config{})
+	for _, tool := range tools {
+		t.Run(tool.Name, func(t *testing.T) {
+			golden(t, filepath.Join("tools", tool.Name+".golden.json"), indentJSON(t, tool))
+		})
+	}
+	gw, err := GatewayTools(tools)
 	if err != nil {
 		t.Fatal(err)
 	}

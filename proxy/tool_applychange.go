@@ -38,7 +38,9 @@ func ApplyChangeTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return toolError(err), nil
 		}
-		c, out, err := s.ApplyChange(ctx, id, progressNotifier(ctx, req).progress())
+		notes := progressNotifier(ctx, req)
+		defer notes.close()
+		c, out, err := s.ApplyChange(ctx, id, notes.progress())
 		if err != nil {
 			return toolError(err), nil
 		}

@@ -155,7 +155,9 @@ func (s *Service) confirmed(ctx context.Context, req mcp.CallToolRequest, cr Cha
 		return structuredResult(map[string]string{"change_id": c.ID, "outcome": what,
 			"note": fmt.Sprintf("Change %s was %s by the human: nothing ran in any account, and the plan is discarded.", c.ID, what)})
 	}
-	out, err := s.runPlanned(ctx, c, progressNotifier(ctx, req).progress(), nil)
+	notes := progressNotifier(ctx, req)
+	defer notes.close()
+	out, err := s.runPlanned(ctx, c, notes.progress(), nil)
 	if err != nil {
 		return toolError(err)
 	}

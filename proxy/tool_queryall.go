@@ -36,7 +36,7 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			"to each account's JSON answer (AWS CLI --query semantics; for a script, to its return_value), e.g. "+
 			"\"Reservations[].Instances[].InstanceId\", \"length(Buckets)\". "+
 			"The call answers within reply_within_s with the accounts that have finished; slower ones are pending and "+
-			"finish in the background, and get_result shows them. "+modeNote(s.cfg)+" "+secretNote(s.cfg),
+			"finish in the background, and get_result shows them. "+delegatedNote+" "+modeNote(s.cfg)+" "+secretNote(s.cfg),
 		json.RawMessage(queryAllSchema))
 	tool.Annotations = annotations("Query many accounts", s.cfg.ReadOnly || !s.cfg.AllowWriteFanout)
 	tool.RawOutputSchema = json.RawMessage(queryAllOutputSchema)
@@ -52,6 +52,7 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			q.ReplyWithin = 0 // a task runs until every account has answered
 		}
 		notes := progressNotifier(ctx, req)
+		defer notes.close()
 		q.Waiting = notes.waiting()
 		out, err := s.QueryAll(ctx, q, notes.progress())
 		if err != nil {

@@ -176,7 +176,7 @@ func instructions(s *Service) string {
 		"account, and query_all to run it in every selected account (and region) at once. " + upstreamNote(s) +
 		" Answers fit a byte budget: project them with the jmespath argument (AWS CLI --query " +
 		"semantics) to get what you need from every account, and read what an answer left out with get_result " +
-		"and its result_id, which never calls AWS again. " + modeNote(s.cfg) + changeNote(s.cfg)
+		"and its result_id, which never calls AWS again. " + delegatedNote + " " + modeNote(s.cfg) + changeNote(s.cfg)
 }
 
 // changeHint names change_all where changes are allowed.
@@ -301,19 +301,29 @@ const progressInterval = 250 * time.Millisecond
 
 // progressNotes sends notifications/progress of one call, when the client
 // asked for them with a progressToken. None is sent for the target whose
-// completion ends the call (the result says it), and they are coalesced
-// to one per progressInterval, so that a notification and its result
-// rarely meet; the stdio server holds a result back briefly when one did
-// (internal/cli/progress_order.go). Progress only ever increases, as MCP
-// asks.
+// completion ends the call (the result says it); the rest are coalesced to
+// the latest one per progressInterval, sent at the end of the interval, so
+// that a notification and its result rarely meet; the stdio server holds
+// a result back briefly when one did (internal/cli/progress_order.go).
+// Progress only ever increases, as MCP asks, and nothing is sent once the
+// handler has closed the notes.
 type progressNotes struct {
 	ctx   context.Context
 	srv   *server.MCPServer
 	token mcp.ProgressToken
 
-	mu   sync.Mutex
-	last time.Time
-	done int
+	mu      sync.Mutex
+	last    time.Time // when the last one was sent
+	done    int       // the progress it carried
+	pending *progressNote
+	timer   *time.Timer
+	closed  bool
+}
+
+// progressNote is one notification's content.
+type progressNote struct {
+	done, total int
+	message     string
 }
 
 // progressNotifier returns the notes of a call, or nil when the client
@@ -339,7 +349,7 @@ func (n *progressNotes) progress() Progress {
 		if done >= total {
 			return // the result says it
 		}
-		n.send(done, total, fmt.Sprintf("%d/%d answered", done, total), false)
+		n.report(progressNote{done, total, fmt.Sprintf("%d/%d answered", done, total)})
 	}
 }
 
@@ -349,23 +359,66 @@ func (n *progressNotes) waiting() func(string) {
 	if n == nil {
 		return nil
 	}
-	return func(msg string) { n.send(0, 0, msg, true) }
+	return func(msg string) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.sendLocked(progressNote{message: msg})
+	}
 }
 
-// send writes one notification, unless one went out less than
-// progressInterval ago (always, when forced) or progress would not grow.
-func (n *progressNotes) send(done, total int, msg string, force bool) {
+// report sends p now if the last notification is progressInterval old,
+// else keeps it (the latest wins) for the end of the interval.
+func (n *progressNotes) report(p progressNote) {
 	n.mu.Lock()
-	now := time.Now()
-	if !force && (now.Sub(n.last) < progressInterval || done <= n.done) {
-		n.mu.Unlock()
+	defer n.mu.Unlock()
+	if n.closed || p.done <= n.done {
 		return
 	}
-	n.last, n.done = now, done
-	n.mu.Unlock()
-	params := map[string]any{"progressToken": n.token, "progress": done, "message": msg}
-	if total > 0 {
-		params["total"] = total
+	wait := progressInterval - time.Since(n.last)
+	if wait <= 0 {
+		n.sendLocked(p)
+		return
+	}
+	if n.pending == nil || p.done > n.pending.done {
+		n.pending = &p
+	}
+	if n.timer == nil {
+		n.timer = time.AfterFunc(wait, n.flush)
+	}
+}
+
+// flush sends the note kept for the end of the interval.
+func (n *progressNotes) flush() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.timer = nil
+	if p := n.pending; p != nil && !n.closed {
+		n.pending = nil
+		n.sendLocked(*p)
+	}
+}
+
+// close ends the notes: after it returns, none is sent. The handler calls
+// it before it returns its result.
+func (n *progressNotes) close() {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closed = true
+	if n.timer != nil {
+		n.timer.Stop()
+	}
+}
+
+// sendLocked hands one notification to the server (which queues it for
+// its writer). n.mu is held, so that close is a barrier.
+func (n *progressNotes) sendLocked(p progressNote) {
+	n.last, n.done = time.Now(), max(n.done, p.done)
+	params := map[string]any{"progressToken": n.token, "progress": p.done, "message": p.message}
+	if p.total > 0 {
+		params["total"] = p.total
 	}
 	_ = n.srv.SendNotificationToClient(n.ctx, string(mcp.MethodNotificationProgress), params)
 }

@@ -39,6 +39,9 @@ func accountsCmd(ctx context.Context, args []string, env cliEnv) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, d := range list.Summary.DelegatedAdministrators {
+		fmt.Fprintf(env.stdout, "Delegated administrator for the organization: %s (%s): %s\n", d.AccountID, d.Name, strings.Join(d.Services, ", "))
+	}
 	for _, w := range list.Warnings {
 		fmt.Fprintln(env.stderr, "Warning: "+w)
 	}

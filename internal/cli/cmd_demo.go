@@ -60,6 +60,13 @@ const (
 	demoDenied           = "security-audit"
 )
 
+// demoDelegations are the demo organization's delegated administrators,
+// as list_accounts names them.
+var demoDelegations = map[string][]string{
+	"security-logs":  {"access-analyzer.amazonaws.com", "config.amazonaws.com", "guardduty.amazonaws.com", "securityhub.amazonaws.com"},
+	"shared-tooling": {"resource-explorer-2.amazonaws.com"},
+}
+
 // demoScript is the demo's default script: every account's S3 buckets.
 const demoScript = "resp = await call_boto3(service_name='s3', operation_name='ListBuckets')\nresp"
 
@@ -96,6 +103,9 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 		ids[i] = fakeaws.Account{ID: id, Name: d.name}
 		byName[d.name] = id
 		entries[i] = map[string]any{"id": id, "name": d.name, "ou_path": d.ou, "tags": map[string]string{"env": d.env, "team": d.team}}
+		if services := demoDelegations[d.name]; services != nil {
+			entries[i]["delegated_admin_for"] = services
+		}
 	}
 	var portal []fakeaws.SSOAccount
 	if *identityCenter {
@@ -203,6 +213,12 @@ func demoCmd(ctx context.Context, args []string, env cliEnv) error {
 		fmt.Fprintf(env.stdout, "\nEach account's answer was signed with its own assumed-role credentials (%d AssumeRole calls, %d upstream sessions),\n"+
 			"under a read-only session policy that also denies secret reads: a write in the script fails with AccessDenied in every account.\n",
 			stack.STS.AssumeRoleCount(""), a.Pool.SessionsOpened())
+	}
+	if list, err := a.Service.ListAccounts(ctx, accounts.Selector{}); err == nil {
+		for _, d := range list.Summary.DelegatedAdministrators {
+			fmt.Fprintf(env.stdout, "Delegated administrator: %s (%s) answers for the whole organization for %s: one query there, not a fan-out.\n",
+				d.Name, d.AccountID, strings.Join(d.Services, ", "))
+		}
 	}
 	fmt.Fprintln(env.stdout, "Next: `go run . demo --serve` to use these fakes from an MCP client; see README for real accounts.")
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ type OrgAccount struct {
 	State            string
 	LegacyStatusOnly bool
 	Tags             map[string]string
+	// DelegatedAdminFor are the service principals this account is the
+	// delegated administrator for.
+	DelegatedAdminFor []string
 }
 
 // orgPageSize is the most items the fake returns per page.
@@ -30,8 +34,11 @@ const orgPageSize = 20
 
 // Organizations is a fake of the AWS Organizations JSON 1.1 API (ListRoots,
 // ListOrganizationalUnitsForParent, ListAccountsForParent,
-// ListTagsForResource), SigV4-verified, paging at most 20 items, with
-// injectable TooManyRequestsException. It counts calls per operation.
+// ListTagsForResource, ListDelegatedAdministrators,
+// ListDelegatedServicesForAccount), SigV4-verified, paging at most 20
+// items, with injectable TooManyRequestsException and a denial of the
+// delegated-administrator calls (AccessDeniedException, as for an identity
+// other than the management account). It counts calls per operation.
 // It is safe for concurrent use.
 type Organizations struct {
 	verifier Verifier
@@ -44,6 +51,17 @@ type Organizations struct {
 	paths    map[string]string // OU path → id
 	calls    map[string]int
 	throttle int
+	// denyDelegated answers the delegated-administrator calls with
+	// AccessDeniedException.
+	denyDelegated bool
+}
+
+// DenyDelegatedAdmins makes ListDelegatedAdministrators and
+// ListDelegatedServicesForAccount answer AccessDeniedException.
+func (o *Organizations) DenyDelegatedAdmins(deny bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.denyDelegated = deny
 }
 
 type ouEntry struct{ id, name string }
@@ -136,6 +154,8 @@ func (o *Organizations) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ParentID   string `json:"ParentId"`
 		ResourceID string `json:"ResourceId"`
+		AccountID  string `json:"AccountId"`
+		Principal  string `json:"ServicePrincipal"`
 		NextToken  string `json:"NextToken"`
 		MaxResults int    `json:"MaxResults"`
 	}
@@ -164,7 +184,45 @@ func (o *Organizations) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.denyDelegated && (op == "ListDelegatedAdministrators" || op == "ListDelegatedServicesForAccount") {
+		writeJSONError(w, 400, "AccessDeniedException", "You don't have permissions to access this resource.")
+		return
+	}
 	switch op {
+	case "ListDelegatedAdministrators":
+		var admins []OrgAccount
+		for _, a := range o.byID {
+			if len(a.DelegatedAdminFor) > 0 && (in.Principal == "" || slices.Contains(a.DelegatedAdminFor, in.Principal)) {
+				admins = append(admins, a)
+			}
+		}
+		sort.Slice(admins, func(i, j int) bool { return admins[i].ID < admins[j].ID })
+		page, next := pageOf(len(admins), start, limit)
+		items := []map[string]any{}
+		for _, a := range admins[page[0]:page[1]] {
+			items = append(items, map[string]any{
+				"Id": a.ID, "Name": a.Name, "Email": strings.ToLower(a.Name) + "@example.com", "State": a.State, "Status": a.State,
+				"Arn": "arn:aws:organizations::111111111111:account/o-fake/" + a.ID, "JoinedMethod": "CREATED", "JoinedTimestamp": 1.6e9,
+				"DelegationEnabledDate": 1.7e9,
+			})
+		}
+		writeJSON(w, withToken(map[string]any{"DelegatedAdministrators": items}, next))
+	case "ListDelegatedServicesForAccount":
+		a, ok := o.byID[in.AccountID]
+		switch {
+		case !ok:
+			writeJSONError(w, 400, "AccountNotFoundException", "We can't find an AWS account with the AccountId that you specified.")
+			return
+		case len(a.DelegatedAdminFor) == 0:
+			writeJSONError(w, 400, "AccountNotRegisteredException", "The provided account is not a registered delegated administrator for your organization.")
+			return
+		}
+		page, next := pageOf(len(a.DelegatedAdminFor), start, limit)
+		items := []map[string]any{}
+		for _, p := range a.DelegatedAdminFor[page[0]:page[1]] {
+			items = append(items, map[string]any{"ServicePrincipal": p, "DelegationEnabledDate": 1.7e9})
+		}
+		writeJSON(w, withToken(map[string]any{"DelegatedServices": items}, next))
 	case "ListRoots":
 		writeJSON(w, map[string]any{"Roots": []map[string]any{{
 			"Id": o.rootID, "Name": "Root", "Arn": "arn:aws:organizations::111111111111:root/o-fake/" + o.rootID, "PolicyTypes": []any{},
@@ -266,8 +324,15 @@ func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
 }
 
+// SecurityDelegations are the service principals GenerateOrg's security
+// account administers for the organization.
+var SecurityDelegations = []string{"access-analyzer.amazonaws.com", "config.amazonaws.com", "guardduty.amazonaws.com",
+	"inspector2.amazonaws.com", "securityhub.amazonaws.com"}
+
 // GenerateOrg returns a deterministic organization of n accounts in nested
-// OUs, with tags; every tenth account (and the whole Root/Suspended OU) is
+// OUs, with tags and two delegated administrators (the first account of
+// Root/Security for SecurityDelegations, the first of
+// Root/Infrastructure/Network for Resource Explorer); every tenth account (and the whole Root/Suspended OU) is
 // SUSPENDED, and some accounts report only the legacy Status field.
 func GenerateOrg(n int) []OrgAccount {
 	ous := []struct{ path, env string }{
@@ -294,6 +359,12 @@ func GenerateOrg(n int) []OrgAccount {
 		}
 		if i%17 == 3 {
 			a.Tags = nil
+		}
+		switch i {
+		case 4: // the first account of Root/Security audits the organization
+			a.DelegatedAdminFor = SecurityDelegations
+		case 5: // the first of Root/Infrastructure/Network holds its inventory
+			a.DelegatedAdminFor = []string{"resource-explorer-2.amazonaws.com"}
 		}
 		out = append(out, a)
 	}

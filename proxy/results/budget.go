@@ -489,7 +489,7 @@ func (l *layout) summaryLine() string {
 
 // note says what the reply shows, what it leaves out and how to read it.
 func (l *layout) note(r *Reply) string {
-	var parts []string
+	parts := append([]string(nil), l.a.Advice...)
 	shownAnswers, shownAccounts, omittedAnswers, omittedBytes, unkept := 0, 0, 0, 0, 0
 	for _, u := range l.units {
 		switch {

@@ -332,6 +332,9 @@ type Answer struct {
 	// Warnings name account sources that failed (their accounts are
 	// missing) and accounts two sources both named.
 	Warnings []string `json:"warnings,omitempty"`
+	// Advice is what the reply's note says first: a better way to ask
+	// (the delegated administrator that answers for the organization).
+	Advice []string `json:"advice,omitempty"`
 	// Load reads back the answer (its value, projected as the entries
 	// are) of brief entry i that holds none, from the result store; nil
 	// when it cannot. Render calls it only for the answers it shows.

@@ -31,7 +31,11 @@ fakeserver=$(dirname "$bin")/fakeserver
 go build -o "$fakeserver" ./bench/fakeserver
 node "$cache/tssdk-org.mjs" "$bin" "$fakeserver"
 node "$cache/tssdk-notkept.mjs" "$bin" "$fakeserver"
+node "$cache/tssdk-listaccounts.mjs" "$bin"
 node "$cache/tssdk-progress.mjs" "$bin" "$fakeserver" "${PROGRESS_FANOUTS:-200}"
 echo
 echo "== Claude Code ($CLAUDE_CODE_VERSION), headless"
 go run ./bench/cmd/claudecode -claude "$claude" "$@"
+echo
+echo "== Claude Code, list_accounts over 10,000 accounts"
+go run ./bench/cmd/claudecode -claude "$claude" -list-accounts 10000

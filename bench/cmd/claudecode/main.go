@@ -61,6 +61,23 @@ func scenario(progressRuns int) []step {
 	return steps
 }
 
+// writeAccounts writes an accounts file of n accounts in 8 OUs, tagged
+// env (4 values), team (5) and a unique email.
+func writeAccounts(dir string, n int) (string, error) {
+	envs, teams := []string{"prod", "dev", "staging", "sandbox"}, []string{"web", "data", "payments", "ml", "platform"}
+	accts := make([]map[string]any, n)
+	for i := range accts {
+		accts[i] = map[string]any{"id": fmt.Sprintf("%d", 700000000001+i), "name": fmt.Sprintf("%s-%s-%05d", envs[i%4], teams[i%5], i+1),
+			"ou_path": fmt.Sprintf("Root/Workloads/OU%d", i%8), "tags": map[string]string{"env": envs[i%4], "team": teams[i%5], "email": fmt.Sprintf("aws+%d@example.com", i+1)}}
+	}
+	raw, err := json.Marshal(accts)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "accounts.json")
+	return path, os.WriteFile(path, raw, 0o600)
+}
+
 // observed is what the model received for one step.
 type observed struct {
 	Label       string `json:"label"`
@@ -83,6 +100,7 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the observations as JSON to this file")
 	runs := flag.Int("progress-runs", 10, "query_all runs for the progress-token check")
 	keep := flag.Bool("keep", false, "keep the work directory (debug logs, config)")
+	listN := flag.Int("list-accounts", 0, "instead of the demo: serve an accounts file of this many accounts (tags env, team, email; 8 OUs) and call list_accounts")
 	server := flag.String("server", "", "run this executable as the MCP server instead of building the program (e.g. a wrapper that records stdio)")
 	flag.Parse()
 	log.SetFlags(0)
@@ -102,6 +120,18 @@ func main() {
 		}
 	}
 	steps := scenario(*runs)
+	serverArgs, serverEnv := []string{bin, "demo", "--serve", "--allow-changes"}, map[string]string{"AWS_MCP_LOG_LEVEL": "warn", recordEnv: work}
+	if *listN > 0 {
+		file, err := writeAccounts(work, *listN)
+		if err != nil {
+			log.Fatal(err)
+		}
+		serverArgs, serverEnv["AWS_MCP_ACCOUNTS_FILE"], serverEnv["AWS_REGION"] = []string{bin}, file, "us-east-1"
+		steps = []step{
+			{fmt.Sprintf("list_accounts, %d accounts", *listN), "list_accounts", map[string]any{}},
+			{"list_accounts, tags env=prod team=payments", "list_accounts", map[string]any{"tags": map[string]string{"env": "prod", "team": "payments"}}},
+		}
+	}
 	model := &standIn{steps: steps}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -118,8 +148,7 @@ func main() {
 		log.Fatal(err)
 	}
 	cfg := map[string]any{"mcpServers": map[string]any{"aws": map[string]any{
-		"command": self, "args": []string{bin, "demo", "--serve", "--allow-changes"},
-		"env": map[string]string{"AWS_MCP_LOG_LEVEL": "warn", recordEnv: work},
+		"command": self, "args": serverArgs, "env": serverEnv,
 	}}}
 	cfgPath := filepath.Join(work, "mcp.json")
 	raw, _ := json.Marshal(cfg)
@@ -149,7 +178,11 @@ func main() {
 	progress, trailing := trailingProgress(work)
 
 	obs := model.observations()
-	fmt.Printf("Claude Code %s, headless, against demo --serve (25 accounts); the stand-in model recorded each tool_result.\n\n", version(*claude))
+	against := "demo --serve (25 accounts)"
+	if *listN > 0 {
+		against = fmt.Sprintf("the stdio server over an accounts file of %d accounts", *listN)
+	}
+	fmt.Printf("Claude Code %s, headless, against %s; the stand-in model recorded each tool_result.\n\n", version(*claude), against)
 	fmt.Printf("| call | chars the model got | inline | link lines | JSON | accounts named | result_id | an answer twice |\n|---|---:|---|---:|---|---:|---|---|\n")
 	for _, o := range obs {
 		fmt.Printf("| %s | %d | %s | %d | %s | %d | %s | %s |\n", o.Label, o.Chars, yes(!o.SavedToFile), o.LinkLines, yes(o.IsJSON), o.Accounts, yes(o.ResultID), yes(o.Twice))

@@ -287,14 +287,18 @@ func TestCancellationStopsTaskPolling(t *testing.T) {
 					return
 				}
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond) // polling the fake's call log, not synchronising
 		}
 	}()
 	out, err := svc.QueryAll(ctx, QueryAllRequest{ToolName: RunScriptTool, Arguments: script("await asyncio.sleep(600)")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-polled
+	select {
+	case <-polled:
+	case <-time.After(30 * time.Second): // the poller gave up after 10 s and cancelled
+		t.Fatal("no account polled its task (no get_tasks call) before the fan-out was cancelled")
+	}
 	count := func() int {
 		n := 0
 		for _, c := range stack.MCP.Calls() {

@@ -98,15 +98,18 @@ func TestCredentialsRefreshBeforeTheExpiryWindow(t *testing.T) {
 	t.Parallel()
 	stack := fakeaws.Start(fakeaws.Options{Tools: fakeaws.ToolsBefore20260831, Accounts: fakeaws.NumberedAccounts(2)})
 	defer stack.Close()
-	// 300 ms of use before the 5-minute window starts.
-	stack.STS.SetLifetime(5*time.Minute + 300*time.Millisecond)
+	// 3 s of use before the 5-minute window starts: the two fan-outs below
+	// must finish within it even on a busy machine (they take milliseconds
+	// on a quiet one). The SDK's cache reads the wall clock, so the test
+	// waits on it (a sleep standing in for a clock it cannot be given).
+	stack.STS.SetLifetime(5*time.Minute + 3*time.Second)
 	svc, _ := testService(t, stack, Config{})
 	queryAll(t, svc)
 	queryAll(t, svc)
 	if n := stack.STS.AssumeRoleCount(""); n != 2 {
 		t.Fatalf("%d AssumeRole calls while the credentials are fresh, want 2", n)
 	}
-	time.Sleep(400 * time.Millisecond) // let the credentials enter the window
+	time.Sleep(3500 * time.Millisecond) // let the credentials enter the window (see above)
 	if out := queryAll(t, svc); out.Summary.Failed != 0 {
 		t.Fatalf("%+v", out.Results)
 	}
@@ -176,18 +179,21 @@ func TestCancelledFanOutLosesNoResult(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var started atomic.Bool
 	go func() {
-		for stack.MCP.Inflight() < 8 {
+		defer cancel() // at the latest after 30 s: the test then fails on started, it never hangs
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+			if stack.MCP.Inflight() >= 8 {
+				started.Store(true)
+				return
+			}
 			time.Sleep(5 * time.Millisecond) // polling the fake, not synchronising
 		}
-		started.Store(true)
-		cancel()
 	}()
 	out, err := svc.QueryAll(ctx, QueryAllRequest{ToolName: CallAWSTool, Arguments: callerArgs}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !started.Load() {
-		t.Fatal("the fan-out ended before it was cancelled")
+		t.Fatal("the fan-out ended before it was cancelled, or 8 calls were never in flight within 30 s")
 	}
 	if len(out.Results) != 40 || out.Summary.Failed != 40 {
 		t.Fatalf("%d results, summary %+v", len(out.Results), out.Summary)
@@ -199,7 +205,7 @@ func TestCancelledFanOutLosesNoResult(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for stack.MCP.Aborted() < 8 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // polling the fake, bounded by the deadline above
 	}
 	if n := stack.MCP.Aborted(); n != 8 {
 		t.Errorf("the fake saw %d aborted requests, want the 8 in flight", n)

@@ -148,6 +148,13 @@ func startProxy(t *testing.T, stack *fakeaws.Stack, env []string, args ...string
 // elicitation handler, say).
 func startProxyWith(t *testing.T, stack *fakeaws.Stack, env []string, opts []client.ClientOption, args ...string) *proc {
 	t.Helper()
+	return startProxyCaps(t, stack, env, opts, mcp.ClientCapabilities{}, args...)
+}
+
+// startProxyCaps is startProxyWith whose client declares caps at
+// initialize (an extension, say).
+func startProxyCaps(t *testing.T, stack *fakeaws.Stack, env []string, opts []client.ClientOption, caps mcp.ClientCapabilities, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binaryPath, args...)
 	cmd.Env = append(append(os.Environ(), stack.Env()...), env...)
 	stdin, err := cmd.StdinPipe()
@@ -177,6 +184,7 @@ func startProxyWith(t *testing.T, stack *fakeaws.Stack, env []string, opts []cli
 	if _, err := p.client.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
 		ProtocolVersion: mcp.LATEST_LEGACY_PROTOCOL_VERSION,
 		ClientInfo:      mcp.Implementation{Name: "e2e-test", Version: "1"},
+		Capabilities:    caps,
 	}}); err != nil {
 		t.Fatalf("initialize: %v\nstderr:\n%s", err, p.stderr.String())
 	}

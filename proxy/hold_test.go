@@ -48,7 +48,7 @@ func TestFanoutHoldsWhatItsReplyCanShow(t *testing.T) {
 			if bytes == 0 || bytes > holdFor(budget) {
 				t.Errorf("the fan-out holds %d bytes of answers, want some and at most %d", bytes, holdFor(budget))
 			}
-			got, want := itemsOf(t, svc.AnswerResult(held, budget).StructuredContent), itemsOf(t, svc.AnswerResult(whole, budget).StructuredContent)
+			got, want := itemsOf(t, svc.AnswerResult(context.Background(), held, budget).StructuredContent), itemsOf(t, svc.AnswerResult(context.Background(), whole, budget).StructuredContent)
 			index := map[string]int{}
 			for i, e := range held.Results {
 				index[e.AccountID] = i

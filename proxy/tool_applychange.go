@@ -44,6 +44,6 @@ func ApplyChangeTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return toolError(err), nil
 		}
-		return s.changeResult(c, out, budget), nil
+		return s.changeResult(ctx, c, out, budget), nil
 	}
 }

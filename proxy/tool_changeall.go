@@ -161,7 +161,7 @@ func (s *Service) confirmed(ctx context.Context, req mcp.CallToolRequest, cr Cha
 	if err != nil {
 		return toolError(err)
 	}
-	return s.changeResult(c, out, budget)
+	return s.changeResult(ctx, c, out, budget)
 }
 
 // Question is what the human is asked: what will run where, and how.
@@ -267,10 +267,10 @@ func (s *Service) planResult(c *Change, budget int, lead string) *mcp.CallToolRe
 
 // changeResult shows a change's outcome as query_all shows a fan-out's,
 // its summary line naming the change.
-func (s *Service) changeResult(c *Change, a *results.Answer, budget int) *mcp.CallToolResult {
+func (s *Service) changeResult(ctx context.Context, c *Change, a *results.Answer, budget int) *mcp.CallToolResult {
 	head := fmt.Sprintf("Change %s (%s, arguments sha256 %s): %d of %d succeeded, %d failed, %d skipped.",
 		c.ID, c.ToolName, c.ArgumentsSHA256[:12], a.Summary.Succeeded, a.Summary.Total, a.Summary.Failed, a.Summary.Skipped)
-	r := s.render(a, budget-len(head), true)
+	r := s.render(a, budget-len(head), !rendersApps(ctx))
 	r.Reply.Summary.Text = head + " " + r.Reply.Summary.Text
 	return jsonResult(results.Marshal(r.Reply), r.Links...)
 }

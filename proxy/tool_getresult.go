@@ -254,7 +254,7 @@ func GetResultTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 			return toolError(err), nil
 		}
 		if all, ok := out.(*results.Answer); ok {
-			return s.AnswerResult(all, budget), nil
+			return s.AnswerResult(ctx, all, budget), nil
 		}
 		return storedAnswerResult(out.(*StoredAnswer)), nil
 	}

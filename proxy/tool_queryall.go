@@ -58,7 +58,7 @@ func QueryAllTool(s *Service) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return toolError(err), nil
 		}
-		return s.AnswerResult(out, budget), nil
+		return s.AnswerResult(ctx, out, budget), nil
 	}
 }
 
@@ -102,9 +102,10 @@ func (s *Service) queryAllArgs(raw json.RawMessage) (QueryAllRequest, int, error
 
 // AnswerResult renders a fan-out's answer within the budget, as the
 // query_all tool returns it: one JSON reply as structured content and, the
-// same bytes, as text, and links to a few answers it leaves out.
-func (s *Service) AnswerResult(a *results.Answer, budget int) *mcp.CallToolResult {
-	r := s.render(a, budget, true)
+// same bytes, as text, and links to a few answers it leaves out (none for a
+// client that renders MCP Apps: the view reads them).
+func (s *Service) AnswerResult(ctx context.Context, a *results.Answer, budget int) *mcp.CallToolResult {
+	r := s.render(a, budget, !rendersApps(ctx))
 	return jsonResult(r.JSON, r.Links...)
 }
 

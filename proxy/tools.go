@@ -13,6 +13,7 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+	"github.com/centralops/aws-mcp-multi-account/proxy/view"
 )
 
 // Tool names: a stable contract that clients and the gateway schema use.
@@ -35,18 +36,20 @@ type toolSpec struct {
 	// change marks a tool that changes accounts: offered only where
 	// changes are allowed (Service.CanChange), never by the bridge.
 	change bool
+	// shown marks a tool whose result the MCP App view renders.
+	shown bool
 }
 
 // toolSpecs are every tool, in a stable order: Tools, Invoke and the
 // gateway schema read this one list. A new tool is a new file and a line here.
 var toolSpecs = []toolSpec{
-	{ToolListAccounts, ListAccountsTool, invokeListAccounts, false},
-	{ToolQuery, QueryTool, invokeQuery, false},
-	{ToolQueryAll, QueryAllTool, invokeQueryAll, false},
-	{ToolListTools, ListToolsTool, invokeListTools, false},
-	{ToolGetResult, GetResultTool, invokeGetResult, false},
-	{ToolChangeAll, ChangeAllTool, nil, true},
-	{ToolApplyChange, ApplyChangeTool, nil, true},
+	{ToolListAccounts, ListAccountsTool, invokeListAccounts, false, false},
+	{ToolQuery, QueryTool, invokeQuery, false, false},
+	{ToolQueryAll, QueryAllTool, invokeQueryAll, false, true},
+	{ToolListTools, ListToolsTool, invokeListTools, false, false},
+	{ToolGetResult, GetResultTool, invokeGetResult, false, true},
+	{ToolChangeAll, ChangeAllTool, nil, true, false},
+	{ToolApplyChange, ApplyChangeTool, nil, true, true},
 }
 
 // Tools returns every tool the service offers with its handler, in a
@@ -58,7 +61,14 @@ func Tools(s *Service) []server.ServerTool {
 			continue
 		}
 		tool, handler := spec.define(s)
-		tool.Meta = &mcp.Meta{AdditionalFields: map[string]any{maxResultSizeKey: s.maxResultChars()}}
+		meta := map[string]any{maxResultSizeKey: s.maxResultChars()}
+		if spec.shown {
+			// The view, for hosts that render MCP Apps: the nested key of
+			// the spec, and the flat one some hosts still read.
+			meta["ui"] = map[string]any{"resourceUri": view.URI}
+			meta["ui/resourceUri"] = view.URI
+		}
+		tool.Meta = &mcp.Meta{AdditionalFields: meta}
 		out = append(out, server.ServerTool{Tool: tool, Handler: handler})
 	}
 	return out
@@ -146,13 +156,35 @@ func NewServer(s *Service, version string, opts ...server.ServerOption) *server.
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
 		server.WithInstructions(instructions(s)),
+		server.WithExtensions(map[string]any{view.Extension: map[string]any{}}),
 	}
 	srv := server.NewMCPServer("aws-mcp-multi-account", version, append(base, opts...)...)
 	s.tasks = tasks
 	srv.AddTools(Tools(s)...)
 	s.tools.notify(func() { srv.AddTools(Tools(s)...) })
 	srv.AddResourceTemplate(ResultTemplate(s))
+	srv.AddResource(viewResource())
 	return srv
+}
+
+// viewResource is the MCP App view of a fan-out, served by resources/read.
+func viewResource() (mcp.Resource, server.ResourceHandlerFunc) {
+	res := mcp.NewResource(view.URI, "Fan-out view", mcp.WithResourceDescription("Every account of a query_all, get_result or apply_change: status, groups, search, each answer"), mcp.WithMIMEType(view.MIMEType))
+	return res, func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: view.URI, MIMEType: view.MIMEType, Text: view.HTML}}, nil
+	}
+}
+
+// rendersApps reports whether the client of ctx declared the MCP Apps
+// extension: it shows the view, and a resource_link in a result would keep
+// the view from getting the result (claude.ai, claude-ai-mcp#753).
+func rendersApps(ctx context.Context) bool {
+	s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
+	if !ok {
+		return false
+	}
+	_, declared := s.GetClientCapabilities().Extensions[view.Extension]
+	return declared
 }
 
 // clientAgent passes the MCP client's name, from its initialize, on to the

@@ -285,10 +285,13 @@ type envReader struct {
 	err    error
 }
 
-// lookup returns the value of the first of vars that is set.
+// lookup returns the value of the first of vars that is set. An MCP
+// Bundle's placeholder that its host left unfilled ("${user_config.x}",
+// for an optional setting the person left empty) is not set either.
 func (e *envReader) lookup(vars []string) (name, value string) {
 	for _, name := range vars {
-		if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		v := strings.TrimSpace(e.getenv(name))
+		if v != "" && !(strings.HasPrefix(v, "${user_config.") && strings.HasSuffix(v, "}")) {
 			return name, v
 		}
 	}

@@ -181,3 +181,17 @@ func TestMCPRegion(t *testing.T) {
 		t.Errorf("an unknown Region does not name the list: %v", err)
 	}
 }
+
+// TestUnfilledBundlePlaceholdersAreUnset: an MCP Bundle host that leaves
+// "${user_config.x}" in place for a setting the person left empty does
+// not set that option.
+func TestUnfilledBundlePlaceholdersAreUnset(t *testing.T) {
+	env := map[string]string{"AWS_MCP_ACCOUNTS_FILE": "${user_config.accounts_file}", "AWS_MCP_SSO_SESSION": "corp", "TARGET_ROLE_NAME": "${user_config.role_name}"}
+	cfg, _, err := ParseConfig("test", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AccountsFile != "" || cfg.SSOSession != "corp" || cfg.RoleName != "CentralOpsTargetRole" {
+		t.Errorf("accounts file %q, sso session %q, role %q", cfg.AccountsFile, cfg.SSOSession, cfg.RoleName)
+	}
+}

@@ -108,7 +108,7 @@ func callCmd(ctx context.Context, args []string, env cliEnv) error {
 		return inCLIWords(err)
 	}
 	if budget > 0 {
-		if err := printToolResult(env.stdout, a.Service.AnswerResult(out, int(budget)), *asJSON); err != nil {
+		if err := printToolResult(env.stdout, a.Service.AnswerResult(ctx, out, int(budget)), *asJSON); err != nil {
 			return err
 		}
 	} else if *asJSON {

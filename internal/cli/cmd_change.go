@@ -85,7 +85,7 @@ func runChange(ctx context.Context, a *app.App, env cliEnv, f changeFlags, req p
 	}
 	if c.Preview != nil {
 		fmt.Fprintln(env.stderr, "\nPreview (read-only):")
-		if err := printToolResult(env.stderr, a.Service.AnswerResult(c.Preview, int(results.DefaultBudget)), false); err != nil {
+		if err := printToolResult(env.stderr, a.Service.AnswerResult(ctx, c.Preview, int(results.DefaultBudget)), false); err != nil {
 			return err
 		}
 	}

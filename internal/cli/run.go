@@ -52,7 +52,7 @@ func init() {
 		{"doctor", "check credentials, the endpoint, and every account's role and upstream session", "doctor [--verbose] [--json] [flags]",
 			[]string{"doctor --sso-session corp"}, doctorCmd},
 		{"gateway-schema", "print the AgentCore Gateway tool schema", "gateway-schema [--format api|cloudformation]", nil, gatewaySchemaCmd},
-		{"version", "print the version and commit", "version", nil, versionCmd},
+		{"version", "print the version and commit", "version [--json]", nil, versionCmd},
 		{"help", "print this help", "help", nil, helpCmd},
 	}
 }
@@ -152,20 +152,25 @@ func helpCmd(_ context.Context, _ []string, env cliEnv) error {
 }
 
 func versionCmd(_ context.Context, args []string, env cliEnv) error {
-	if len(args) > 0 {
-		fs := flag.NewFlagSet(buildinfo.Program+" version", flag.ContinueOnError)
-		fs.SetOutput(env.stderr)
-		usageOf("version", fs)
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
+	fs := flag.NewFlagSet(buildinfo.Program+" version", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	asJSON := fs.Bool("json", false, "print JSON (program, version, commit, modified, go) for tools")
+	usageOf("version", fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: version takes no arguments", app.ErrConfig)
 	}
-	rev, modified := buildinfo.Commit()
-	if modified {
+	info := buildinfo.Read()
+	if *asJSON {
+		return writeJSON(env.stdout, info)
+	}
+	rev := info.Commit
+	if info.Modified {
 		rev += " (modified)"
 	}
-	fmt.Fprintf(env.stdout, "%s %s commit %s\n", buildinfo.Program, buildinfo.Version(), rev)
+	fmt.Fprintf(env.stdout, "%s %s commit %s\n", info.Program, info.Version, rev)
 	return nil
 }
 

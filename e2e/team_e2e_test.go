@@ -448,7 +448,7 @@ func TestTeamServerStatelessBehindALoadBalancer(t *testing.T) {
 		r.Out.Host = r.In.Host
 	}})
 	t.Cleanup(lb.Close)
-	front := &teamServer{URL: lb.URL}
+	front := &teamServer{URL: lb.URL, stderr: &syncBuffer{}} // the balancer has no log of its own
 
 	aliceToken := idp.Token(teamAudience, fakeoidc.Claims{"sub": "alice"})
 	alice := front.connect(t, aliceToken)

@@ -114,7 +114,7 @@ func (s *teamServer) tryConnectWith(token, version string, clientOpts ...client.
 		return nil, err
 	}
 	c := client.NewClient(tr, clientOpts...)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a loaded 2-core machine can take seconds to start a session
 	defer cancel()
 	if err := c.Start(ctx); err != nil {
 		return nil, err

@@ -165,16 +165,7 @@ func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, e
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s selected may not be changed by this caller and are not in the plan: %s",
 			results.Plural(len(excluded), "account"), listSome(excluded, 20)))
 	}
-	var flat []target
-	for _, a := range changeable {
-		rs := regions
-		if len(rs) == 0 {
-			rs = s.defaultRegions(a)
-		}
-		for _, r := range rs {
-			flat = append(flat, target{acct: a, region: r})
-		}
-	}
+	flat, _ := s.targetsFor(changeable, regions)
 	c.order(flat, s.cfg.MaxConcurrency)
 	if req.Preview != nil {
 		if c.Preview, err = s.preview(ctx, c, changeable, *req.Preview); err != nil {
@@ -189,17 +180,11 @@ func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, e
 // changeable returns the selected accounts the caller may change, and the
 // ids of those it may not.
 func (s *Service) changeable(ctx context.Context, sel accounts.Selector) (changeable []accounts.Account, excluded, warnings []string, err error) {
-	all, warnings, err := s.listAccounts(ctx)
+	picked, err := s.selectAccounts(ctx, sel)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if all, err = s.inScope(ctx, all); err != nil {
-		return nil, nil, nil, err
-	}
-	selected, err := accounts.Select(all, sel)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	selected, warnings := picked.selected, picked.warnings
 	for _, a := range selected {
 		if acc, _ := s.access(ctx, a); acc.AllowChanges {
 			changeable = append(changeable, a)

@@ -138,35 +138,17 @@ func (s *Service) planQueryAll(ctx context.Context, req QueryAllRequest) (*plan,
 	if err != nil {
 		return nil, err
 	}
-	all, warnings, err := s.listAccounts(ctx)
+	sel, err := s.selectAccounts(ctx, req.Selector)
 	if err != nil {
 		return nil, err
 	}
-	if all, err = s.inScope(ctx, all); err != nil {
-		return nil, err
-	}
-	selected, err := accounts.Select(all, req.Selector)
+	readOnly, err := s.guardFanout(ctx, sel.selected, req)
 	if err != nil {
 		return nil, err
 	}
-	readOnly, err := s.guardFanout(ctx, selected, req)
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{req: req, proj: proj, selected: selected, readOnly: readOnly, warnings: warnings,
-		advice: delegatedAdvice(req.ToolName, req.Arguments, all, len(selected))}
-	regionSet := map[string]bool{}
-	for _, a := range selected {
-		rs := regions
-		if len(rs) == 0 {
-			rs = s.defaultRegions(a)
-		}
-		for _, r := range rs {
-			p.targets = append(p.targets, target{acct: a, region: r})
-			regionSet[r] = true
-		}
-	}
-	p.regions = len(regionSet)
+	p := &plan{req: req, proj: proj, selected: sel.selected, readOnly: readOnly, warnings: sel.warnings,
+		advice: delegatedAdvice(req.ToolName, req.Arguments, sel.reachable, len(sel.selected))}
+	p.targets, p.regions = s.targetsFor(sel.selected, regions)
 	return p, nil
 }
 

@@ -146,17 +146,13 @@ const (
 // ListAccounts returns every configured account that matches sel (and the
 // caller's scope), with the summary of them.
 func (s *Service) ListAccounts(ctx context.Context, sel accounts.Selector) (*AccountList, error) {
-	all, warnings, err := s.listAccounts(ctx)
-	if err != nil {
-		return nil, err
+	picked, err := s.selectAccounts(ctx, sel)
+	if err != nil && !(sel.IsZero() && errors.Is(err, accounts.ErrEmptySelection)) {
+		return nil, err // no account at all is a list of none, with the warnings saying why
 	}
-	if all, err = s.inScope(ctx, all); err != nil {
-		return nil, err
-	}
-	if !sel.IsZero() {
-		if all, err = accounts.Select(all, sel); err != nil {
-			return nil, err
-		}
+	all, warnings := picked.selected, picked.warnings
+	if all == nil {
+		all = []accounts.Account{}
 	}
 	l := &AccountList{Accounts: all, Count: len(all), Warnings: warnings, Summary: summarize(all)}
 	l.Summary.Listed = len(all)

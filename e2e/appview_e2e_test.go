@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +23,8 @@ import (
 // page with the official AppBridge that puts the view in a sandboxed iframe
 // under a strict CSP, a real query_all result from the team server binary,
 // and the view's own tools/call forwarded to that server. 300 accounts (10
-// denied, one still running at the reply, one with a hostile name), and a
+// denied, one held in the fake until the view has shown it pending, one
+// with a hostile name), and a
 // second server with 1,000 accounts × 3 Regions for the 3,000-target
 // timing. Screenshots go to $AWS_MCP_VIEW_SHOTS (default: a temporary
 // folder). It needs chromium and `npm ci --prefix ui`, which .ci/run
@@ -52,8 +55,13 @@ func TestAppViewInABrowser(t *testing.T) {
 		stack.STS.Deny(id)
 		denied = append(denied, id)
 	}
+	// The pending account is held in the fake until the browser test,
+	// having seen it pending, asks for its release: no clock decides.
 	pending := accts[150].ID
-	stack.MCP.SetLatency(pending, 8*time.Second)
+	release := stack.MCP.HoldAccounts(pending)
+	t.Cleanup(release)
+	releaser := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { release() }))
+	t.Cleanup(releaser.Close)
 	probe := ""
 	for _, a := range accts[40:] {
 		if fakeaws.InstanceCount(a.ID) > 0 {
@@ -74,9 +82,9 @@ func TestAppViewInABrowser(t *testing.T) {
 	script := map[string]any{"code": describeInstancesScript}
 	cfg, _ := json.Marshal(map[string]any{
 		"chromium": chromium, "out": shots,
-		"main": map[string]any{"mcp": main.URL, "targets": n, "denied": denied, "pending": pending, "probe": probe,
+		"main": map[string]any{"mcp": main.URL, "targets": n, "denied": denied, "pending": pending, "release": releaser.URL, "probe": probe,
 			"hostile": map[string]string{"id": hostile, "name": accts[7].Name},
-			"args":    map[string]any{"tool_name": "aws___run_script", "arguments": script, "reply_within_s": 4}},
+			"args":    map[string]any{"tool_name": "aws___run_script", "arguments": script, "reply_within_s": 10}},
 		"wide": map[string]any{"mcp": wide.URL, "targets": 3000,
 			"args": map[string]any{"tool_name": "aws___run_script", "arguments": script, "regions": []string{"us-east-1", "eu-west-1", "ap-southeast-2"}, "reply_within_s": 30}},
 	})

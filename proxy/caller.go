@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
@@ -43,9 +42,6 @@ type Access struct {
 	// AllowChanges lets change_all change the account (never when ReadOnly).
 	AllowChanges bool
 }
-
-// ErrNoAccess is returned when a caller's scope reaches no account at all.
-var ErrNoAccess = errors.New("no accounts: the access policy grants this caller none")
 
 type callerKey struct{}
 

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,13 +13,11 @@ import (
 	"time"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 	"github.com/centralops/aws-mcp-multi-account/proxy/plans"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/rollout"
 )
-
-// ErrChangesRefused is returned when a change may not run where it would.
-var ErrChangesRefused = errors.New("change refused")
 
 // ChangeRequest is a change over the selected accounts (and regions).
 type ChangeRequest struct {
@@ -109,7 +106,7 @@ func (s *Service) changePolicy(acc Access) SessionPolicy {
 	if s.cfg.AllowSecretFanout {
 		return SessionPolicy{}
 	}
-	return SessionPolicy{Inline: AllButSecretsPolicy()}
+	return SessionPolicy{Inline: guard.AllButSecretsPolicy()}
 }
 
 // CanChange reports whether the context's caller may change any account:

@@ -35,7 +35,7 @@ type Config struct {
 	// AllowWriteFanout lets QueryAll run tools that are not read-only.
 	AllowWriteFanout bool
 	// AllowSecretFanout lets QueryAll run reads whose answer is a secret
-	// (SecretReads).
+	// (guard.SecretReads).
 	AllowSecretFanout bool
 	// MaxConcurrency bounds the workers a fan-out with a Concurrency may
 	// grow to when its accounts would not all answer before its deadline,

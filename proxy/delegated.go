@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 )
 
 // delegatedNote tells the model where an organization-wide question is
@@ -54,7 +55,8 @@ func servicesCalled(tool string, args json.RawMessage) []string {
 		}
 		return out
 	case CallAWSTool:
-		if f := strings.Fields(cliCommand(args)); len(f) > 1 && f[0] == "aws" {
+		cmd, _ := guard.CLICommand(args)
+		if f := strings.Fields(cmd); len(f) > 1 && f[0] == "aws" {
 			return []string{f[1]}
 		}
 	}

@@ -12,6 +12,40 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
+// The sentinel errors of proxy, classified with errors.Is. Their words
+// are the user's; a front door may add which flag lifts a refusal.
+var (
+	// ErrUnknownTool is returned by Invoke for a name that is not a proxy tool.
+	ErrUnknownTool = errors.New("unknown tool")
+	// ErrToolNotListed is returned, before any call, for a tool the AWS MCP
+	// Server does not list.
+	ErrToolNotListed = errors.New("not offered by the AWS MCP Server")
+	// ErrNoAccess is returned when a caller's scope reaches no account at all.
+	ErrNoAccess = errors.New("no accounts: the access policy grants this caller none")
+	// ErrWriteRefused is returned when a tool that is not read-only is refused
+	// by the write guard or by read-only mode.
+	ErrWriteRefused = errors.New("write refused")
+	// ErrSecretRefused is returned when query_all refuses a read whose answer
+	// is a secret.
+	ErrSecretRefused = errors.New("secret read refused")
+	// ErrChangesRefused is returned when a change may not run where it would.
+	ErrChangesRefused = errors.New("change refused")
+	// ErrTooManyFanouts is returned when a caller's fan-out could not start
+	// before its reply was due: the caller already ran as many fan-outs as
+	// CallerFanouts allows, for all that time.
+	ErrTooManyFanouts = errors.New("too many fan-outs")
+	// ErrNoSessionPolicy is a per-account failure: the account signs with its
+	// own credentials (a --profiles account), which cannot carry the session
+	// policy that would bound the call.
+	ErrNoSessionPolicy = errors.New("cannot bound this call")
+	// ErrNoStore is returned by GetResult when answers are not kept.
+	ErrNoStore = errors.New("answers are not kept here")
+	// errTaskExpired is a script's task that the upstream no longer knows.
+	errTaskExpired = errors.New("task expired")
+	// errTaskUnreadable is a get_tasks answer the proxy cannot read.
+	errTaskUnreadable = errors.New("the task's answer was unreadable")
+)
+
 // Error codes of a failed Result, for machines.
 const (
 	CodeAccessDenied   = "access_denied"

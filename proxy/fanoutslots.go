@@ -2,16 +2,10 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 )
-
-// ErrTooManyFanouts is returned when a caller's fan-out could not start
-// before its reply was due: the caller already ran as many fan-outs as
-// CallerFanouts allows, for all that time.
-var ErrTooManyFanouts = errors.New("too many fan-outs")
 
 // fanoutSlots bounds the fan-outs each caller runs at once. What is beyond
 // the bound waits in the caller's own queue, first come first served,

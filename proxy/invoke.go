@@ -3,15 +3,11 @@ package proxy
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
-
-// ErrUnknownTool is returned by Invoke for a name that is not a proxy tool.
-var ErrUnknownTool = errors.New("unknown tool")
 
 // Invoke runs one of the proxy's tools with JSON arguments, outside MCP (the
 // Lambda bridge). It returns the object the MCP tools put in

@@ -11,12 +11,9 @@ import (
 	"time"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 )
-
-// ErrWriteRefused is returned when a tool that is not read-only is refused
-// by the write guard or by read-only mode.
-var ErrWriteRefused = errors.New("refused")
 
 // QueryAllRequest is one tool call fanned out over many accounts (and
 // regions).
@@ -187,7 +184,7 @@ func (s *Service) guardFanout(ctx context.Context, selected []accounts.Account, 
 // command come first: no network call. It returns whether the call is
 // read-only by its own nature.
 func (s *Service) guardTool(ctx context.Context, selected []accounts.Account, tool string, args json.RawMessage, guarded bool, why func() string) (bool, error) {
-	cheapRefusal := guarded && tool == CallAWSTool && !IsReadOnlyCommand(cliCommand(args))
+	cheapRefusal := guarded && tool == CallAWSTool && !guard.ReadOnlyArguments(args)
 	readOnly := false
 	if !cheapRefusal {
 		if err := s.guardSecrets(tool, args); err != nil {

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -20,9 +19,6 @@ import (
 // A working answer is a task: aws___get_tasks {task_ids (at most 3),
 // poll_iteration} reads it until it ends; tasks expire after 5 minutes
 // (https://docs.aws.amazon.com/agent-toolkit/latest/userguide/understanding-mcp-server-tools.html).
-
-// errTaskExpired is a script's task that the upstream no longer knows.
-var errTaskExpired = errors.New("task expired")
 
 // Bounds of the wait between two polls of a task.
 const (
@@ -52,9 +48,6 @@ var (
 	taskFailed    = []string{"error", "failed", "failure"}
 	taskGone      = []string{"not_found", "expired", "cancelled", "canceled"}
 )
-
-// errTaskUnreadable is a get_tasks answer the proxy cannot read.
-var errTaskUnreadable = errors.New("the task's answer was unreadable")
 
 // payloads are the JSON documents a tools/call result may carry: its
 // structured content first, then each text item.

@@ -16,6 +16,7 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
@@ -79,7 +80,7 @@ func TestScriptFanoutRunsInTheFanoutSession(t *testing.T) {
 		t.Fatalf("%d AssumeRole calls, want 12", len(calls))
 	}
 	for _, c := range calls {
-		if len(c.PolicyARNs) != 1 || c.PolicyARNs[0] != readOnlyAccess || c.Policy != SecretDenyPolicy() {
+		if len(c.PolicyARNs) != 1 || c.PolicyARNs[0] != readOnlyAccess || c.Policy != guard.SecretDenyPolicy() {
 			t.Errorf("account %s: PolicyArns %v, Policy %q; want ReadOnlyAccess and the secret deny", c.Account, c.PolicyARNs, c.Policy)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 	"github.com/centralops/aws-mcp-multi-account/proxy/plans"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
@@ -163,7 +164,7 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) (QueryResult, err
 	readOnly := false
 	// An AWS CLI command that writes is refused in read-only mode before
 	// any network call.
-	if !(mode.readOnly && req.ToolName == CallAWSTool && !IsReadOnlyCommand(cliCommand(req.Arguments))) {
+	if !(mode.readOnly && req.ToolName == CallAWSTool && !guard.ReadOnlyArguments(req.Arguments)) {
 		if readOnly, err = s.classify(ctx, []accounts.Account{acct}, req.ToolName, req.Arguments, mode.readOnly, false); err != nil {
 			return QueryResult{}, err
 		}

@@ -2,12 +2,9 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"slices"
-	"sort"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 )
 
 // RunScriptTool is the upstream tool that runs a Python script calling AWS
@@ -18,6 +15,12 @@ const RunScriptTool = "aws___run_script"
 // GetTasksTool polls the upstream's long-running tasks (a script that
 // answered with a task_id).
 const GetTasksTool = "aws___get_tasks"
+
+// CallAWSTool is the upstream tool that runs an AWS CLI command; its
+// read-only status depends on the command (guard.IsReadOnlyCommand), not
+// on its annotation. The AWS MCP Server removed it on 2026-08-31; an
+// endpoint that still lists it is guarded as before.
+const CallAWSTool = "aws___call_aws"
 
 // iamBounded reports whether a tool acts in AWS only through the signer's
 // IAM permissions, so that a session policy bounds what it can do: a
@@ -39,71 +42,6 @@ type SessionPolicy struct {
 // none reports whether the policy leaves the role's permissions as they are.
 func (p SessionPolicy) none() bool { return !p.ReadOnly && p.Inline == "" }
 
-// secretActions are the IAM actions of SecretReads, sorted, each once.
-func secretActions() []string {
-	var out []string
-	for _, sr := range SecretReads {
-		if sr.Action != "" && !slices.Contains(out, sr.Action) {
-			out = append(out, sr.Action)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-type policyStatement struct {
-	Sid      string `json:"Sid"`
-	Effect   string `json:"Effect"`
-	Action   any    `json:"Action"`
-	Resource string `json:"Resource"`
-}
-
-func policyDocument(statements ...policyStatement) string {
-	out, err := json.Marshal(struct {
-		Version   string            `json:"Version"`
-		Statement []policyStatement `json:"Statement"`
-	}{"2012-10-17", statements})
-	if err != nil {
-		panic(err) // static input
-	}
-	return string(out)
-}
-
-// denySecrets is the statement that denies every secret-bearing read.
-func denySecrets() policyStatement {
-	return policyStatement{Sid: "NoSecretReadsInFanOut", Effect: "Deny", Action: secretActions(), Resource: "*"}
-}
-
-// SecretDenyPolicy is the inline session policy of a read-only fan-out
-// session: it only denies the secret-bearing reads, the managed read-only
-// policy beside it allows the rest. Session policies combine as IAM
-// evaluates policies: an action must be allowed by one of them and denied
-// by none (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session).
-func SecretDenyPolicy() string { return policyDocument(denySecrets()) }
-
-// AllButSecretsPolicy is the inline session policy of a write fan-out
-// session (--allow-write-fanout): it allows what the role allows and
-// denies the secret-bearing reads. Alone, a deny-only session policy would
-// allow nothing.
-func AllButSecretsPolicy() string {
-	return policyDocument(
-		policyStatement{Sid: "RolePermissions", Effect: "Allow", Action: "*", Resource: "*"},
-		denySecrets())
-}
-
-// SecretAllowPolicy is the inline session policy of a read-only fan-out
-// session with --allow-secret-fanout: the managed read-only policy beside
-// it allows the reads, and this allows the secret-bearing ones too
-// (ReadOnlyAccess itself does not grant secretsmanager:GetSecretValue).
-func SecretAllowPolicy() string {
-	return policyDocument(policyStatement{Sid: "SecretReadsInFanOut", Effect: "Allow", Action: secretActions(), Resource: "*"})
-}
-
-// ErrNoSessionPolicy is a per-account failure: the account signs with its
-// own credentials (a --profiles account), which cannot carry the session
-// policy that would bound the call.
-var ErrNoSessionPolicy = errors.New("cannot bound this call")
-
 // policyFor returns the session policy of a call in an account with
 // access acc. Every call of a fan-out, whatever its tool, runs in the
 // account's one fan-out session: the managed read-only policy plus the secret deny, unless write
@@ -122,11 +60,11 @@ func (s *Service) policyFor(acc Access, fanout bool) SessionPolicy {
 	case acc.AllowWriteFanout && !acc.ReadOnly && s.cfg.AllowSecretFanout:
 		return SessionPolicy{}
 	case acc.AllowWriteFanout && !acc.ReadOnly:
-		return SessionPolicy{Inline: AllButSecretsPolicy()}
+		return SessionPolicy{Inline: guard.AllButSecretsPolicy()}
 	case s.cfg.AllowSecretFanout:
-		return SessionPolicy{ReadOnly: true, Inline: SecretAllowPolicy()}
+		return SessionPolicy{ReadOnly: true, Inline: guard.SecretAllowPolicy()}
 	}
-	return SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}
+	return SessionPolicy{ReadOnly: true, Inline: guard.SecretDenyPolicy()}
 }
 
 // signingPolicy is the session policy the credentials of a call in an

@@ -4,15 +4,17 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 )
 
 // TestSessionPoliciesFitSTS: the inline policy and the managed read-only
 // ARN of a fan-out session stay within STS's 2,048 plaintext characters,
-// and the deny names every secret action of SecretReads.
+// and the deny names every secret action of guard.SecretReads.
 func TestSessionPoliciesFitSTS(t *testing.T) {
 	arn := "arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess"
 	for name, policy := range map[string]string{
-		"deny": SecretDenyPolicy(), "allow all but secrets": AllButSecretsPolicy(), "allow secrets": SecretAllowPolicy(),
+		"deny": guard.SecretDenyPolicy(), "allow all but secrets": guard.AllButSecretsPolicy(), "allow secrets": guard.SecretAllowPolicy(),
 	} {
 		if n := len(policy) + len(arn); n > 2048 {
 			t.Errorf("%s: %d characters with the ARN, over STS's 2,048", name, n)
@@ -29,8 +31,8 @@ func TestSessionPoliciesFitSTS(t *testing.T) {
 		}
 		t.Logf("%s: %d characters", name, len(policy))
 	}
-	for _, sr := range SecretReads {
-		if sr.Action != "" && !strings.Contains(SecretDenyPolicy(), `"`+sr.Action+`"`) {
+	for _, sr := range guard.SecretReads {
+		if sr.Action != "" && !strings.Contains(guard.SecretDenyPolicy(), `"`+sr.Action+`"`) {
 			t.Errorf("the deny lacks %s", sr.Action)
 		}
 	}
@@ -38,7 +40,7 @@ func TestSessionPoliciesFitSTS(t *testing.T) {
 		"lambda:GetFunction", "sts:GetSessionToken", "sts:GetFederationToken", "codeartifact:GetAuthorizationToken",
 		"redshift:GetClusterCredentials*", "redshift-serverless:GetCredentials", "sso:GetRoleCredentials",
 		"ecr-public:GetAuthorizationToken", "secretsmanager:BatchGetSecretValue"} {
-		if !strings.Contains(SecretDenyPolicy(), `"`+a+`"`) {
+		if !strings.Contains(guard.SecretDenyPolicy(), `"`+a+`"`) {
 			t.Errorf("the deny lacks %s", a)
 		}
 	}
@@ -54,15 +56,15 @@ func TestPolicyForFanouts(t *testing.T) {
 		fanout bool
 		want   SessionPolicy
 	}{
-		{"script fan-out", Config{}, Access{}, RunScriptTool, true, SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}},
-		{"CLI fan-out", Config{}, Access{}, CallAWSTool, true, SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}},
-		{"write fan-out", Config{AllowWriteFanout: true}, Access{AllowWriteFanout: true}, RunScriptTool, true, SessionPolicy{Inline: AllButSecretsPolicy()}},
+		{"script fan-out", Config{}, Access{}, RunScriptTool, true, SessionPolicy{ReadOnly: true, Inline: guard.SecretDenyPolicy()}},
+		{"CLI fan-out", Config{}, Access{}, CallAWSTool, true, SessionPolicy{ReadOnly: true, Inline: guard.SecretDenyPolicy()}},
+		{"write fan-out", Config{AllowWriteFanout: true}, Access{AllowWriteFanout: true}, RunScriptTool, true, SessionPolicy{Inline: guard.AllButSecretsPolicy()}},
 		{"write and secret fan-out", Config{AllowWriteFanout: true, AllowSecretFanout: true}, Access{AllowWriteFanout: true}, RunScriptTool, true, SessionPolicy{}},
-		{"secret fan-out", Config{AllowSecretFanout: true}, Access{}, RunScriptTool, true, SessionPolicy{ReadOnly: true, Inline: SecretAllowPolicy()}},
-		{"read-only caller with write fan-out", Config{}, Access{ReadOnly: true, AllowWriteFanout: true}, RunScriptTool, true, SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}},
+		{"secret fan-out", Config{AllowSecretFanout: true}, Access{}, RunScriptTool, true, SessionPolicy{ReadOnly: true, Inline: guard.SecretAllowPolicy()}},
+		{"read-only caller with write fan-out", Config{}, Access{ReadOnly: true, AllowWriteFanout: true}, RunScriptTool, true, SessionPolicy{ReadOnly: true, Inline: guard.SecretDenyPolicy()}},
 		{"query", Config{}, Access{}, RunScriptTool, false, SessionPolicy{}},
 		{"query, read-only", Config{}, Access{ReadOnly: true}, RunScriptTool, false, SessionPolicy{ReadOnly: true}},
-		{"documentation fan-out: the same fan-out session", Config{}, Access{}, "aws___search_documentation", true, SessionPolicy{ReadOnly: true, Inline: SecretDenyPolicy()}},
+		{"documentation fan-out: the same fan-out session", Config{}, Access{}, "aws___search_documentation", true, SessionPolicy{ReadOnly: true, Inline: guard.SecretDenyPolicy()}},
 	}
 	for _, tt := range tests {
 		s := New(tt.cfg, nil, nil, nil, nil)

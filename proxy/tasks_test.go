@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 )
 
 // TestBoundTaskTTL: a task gets a ttl (mcp-go would keep one without it

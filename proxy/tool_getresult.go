@@ -67,9 +67,6 @@ func (a *StoredAnswer) Answer() string {
 	return a.Text
 }
 
-// ErrNoStore is returned by GetResult when answers are not kept.
-var ErrNoStore = errors.New("answers are not kept here")
-
 // GetResult reads a stored result without calling AWS: one account's
 // answer (*StoredAnswer) or every answer again (*results.Answer), projected
 // with the request's JMESPath.

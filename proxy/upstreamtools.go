@@ -12,12 +12,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/centralops/aws-mcp-multi-account/accounts"
+	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
-
-// ErrToolNotListed is returned, before any call, for a tool the AWS MCP
-// Server does not list.
-var ErrToolNotListed = errors.New("not offered by the AWS MCP Server")
 
 // classify reports whether a call of tool with args is read-only, and
 // refuses a tool the upstream does not list. For aws___call_aws the CLI
@@ -34,7 +31,7 @@ func (s *Service) classify(ctx context.Context, selected []accounts.Account, too
 		}
 	}
 	if tool == CallAWSTool {
-		return IsReadOnlyCommand(cliCommand(args)), nil
+		return guard.ReadOnlyArguments(args), nil
 	}
 	if listErr != nil {
 		if need && !iamBounded(tool) {

@@ -1,16 +1,12 @@
-package proxy
+package guard
 
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
+	"sort"
 	"strings"
 )
-
-// ErrSecretRefused is returned when query_all refuses a read whose answer
-// is a secret.
-var ErrSecretRefused = errors.New("refused")
 
 // SecretRead is an AWS operation whose answer is, or carries, a secret.
 type SecretRead struct {
@@ -113,37 +109,24 @@ func SecretOperation(command string) (string, bool) {
 	return "", false
 }
 
-// secretInArguments checks every argument an upstream decoder could take
-// for cli_command (keys equal to it but for case), not only the exact one.
-func secretInArguments(args json.RawMessage) (string, bool) {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(args, &fields) != nil {
-		return "", false
+// SecretInArguments reports whether the cli_command of args runs a
+// secret-bearing read, and names it; an ambiguous one counts as one.
+func SecretInArguments(args json.RawMessage) (string, bool) {
+	cmd, err := CLICommand(args)
+	if errors.Is(err, ErrAmbiguousCommand) {
+		return "a cli_command given twice or not as a string", true
 	}
-	for k, v := range fields {
-		if !strings.EqualFold(k, "cli_command") {
-			continue
-		}
-		var cmd string
-		if json.Unmarshal(v, &cmd) != nil {
-			return "a cli_command that is not a string", true
-		}
-		if op, secret := SecretOperation(cmd); secret {
-			return op, true
-		}
-	}
-	return "", false
+	return SecretOperation(cmd)
 }
 
-// guardSecrets refuses a fan-out of a secret-bearing read unless
-// --allow-secret-fanout is set.
-func (s *Service) guardSecrets(tool string, args json.RawMessage) error {
-	if s.cfg.AllowSecretFanout || tool != CallAWSTool {
-		return nil
+// SecretActions are the IAM actions of SecretReads, sorted, each once.
+func SecretActions() []string {
+	var out []string
+	for _, sr := range SecretReads {
+		if sr.Action != "" && !slices.Contains(out, sr.Action) {
+			out = append(out, sr.Action)
+		}
 	}
-	op, secret := secretInArguments(args)
-	if !secret {
-		return nil
-	}
-	return fmt.Errorf("%w: query_all does not fan out %s: its answer is a secret, and one call would pull every selected account's secrets into the conversation; use query for one account, or set --allow-secret-fanout (AWS_MCP_ALLOW_SECRET_FANOUT=true)", ErrSecretRefused, op)
+	sort.Strings(out)
+	return out
 }

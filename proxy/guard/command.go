@@ -1,16 +1,16 @@
-package proxy
+// Package guard holds the pure security classifiers of fan-outs, checked
+// before any call as a second line behind IAM: the write guard (is an AWS
+// CLI command read-only?), the secret guard (does it read a secret?), the
+// one reader of an arguments object's cli_command both use, and the
+// session-policy documents IAM enforces in each account. Nothing here
+// reads configuration; proxy decides when they apply.
+package guard
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"strings"
-
-	"github.com/mark3labs/mcp-go/mcp"
 )
-
-// CallAWSTool is the upstream tool that runs an AWS CLI command; its
-// read-only status depends on the command, not on its annotation.
-const CallAWSTool = "aws___call_aws"
 
 // readOnlyPrefixes are the CLI operation prefixes that only read.
 var readOnlyPrefixes = []string{"list-", "describe-", "get-", "search-", "lookup-", "batch-get-", "scan", "query"}
@@ -44,9 +44,6 @@ func IsReadOnlyCommand(command string) bool {
 		if !strings.HasPrefix(w, "-") {
 			positional = append(positional, strings.ToLower(w))
 			continue
-		}
-		if len(positional) == 2 {
-			break
 		}
 		if len(positional) == 1 {
 			// An option between service and operation is not CLI syntax.
@@ -139,35 +136,43 @@ func splitCommand(command string) ([]string, bool) {
 	return words, true
 }
 
-func readOnlyHint(t mcp.Tool) bool {
-	return t.Annotations.ReadOnlyHint != nil && *t.Annotations.ReadOnlyHint
-}
+// ErrAmbiguousCommand is an arguments object whose cli_command cannot be
+// told for sure: given under keys that differ only in case (a
+// case-insensitive decoder upstream could read any of them), or not as a
+// string. Both guards refuse it.
+var ErrAmbiguousCommand = errors.New("ambiguous cli_command")
 
-// cliCommand returns the cli_command argument, or "" when it is missing, not
-// a string, or ambiguous: a key that differs from "cli_command" only in case
-// could be read instead by a case-insensitive decoder upstream.
-func cliCommand(args json.RawMessage) string {
+// CLICommand is the one reader of the cli_command argument for both
+// guards: the command under the key "cli_command" in any case, "" when
+// there is none (or the arguments are not an object), and
+// ErrAmbiguousCommand when there are several or it is not a string.
+func CLICommand(args json.RawMessage) (string, error) {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(args, &fields) != nil {
-		return ""
+		return "", nil
 	}
-	for k := range fields {
-		if k != "cli_command" && strings.EqualFold(k, "cli_command") {
-			return ""
+	var found []json.RawMessage
+	for k, v := range fields {
+		if strings.EqualFold(k, "cli_command") {
+			found = append(found, v)
 		}
 	}
-	var cmd string
-	if json.Unmarshal(fields["cli_command"], &cmd) != nil {
-		return ""
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		var cmd string
+		if json.Unmarshal(found[0], &cmd) != nil {
+			return "", ErrAmbiguousCommand
+		}
+		return cmd, nil
 	}
-	return cmd
+	return "", ErrAmbiguousCommand
 }
 
-// writeRefusal explains why a tool call was refused.
-func writeRefusal(tool string, args json.RawMessage, why string) string {
-	what := "tool " + tool
-	if tool == CallAWSTool {
-		what = fmt.Sprintf("command %q", cliCommand(args))
-	}
-	return fmt.Sprintf("%s is not read-only, and %s", what, why)
+// ReadOnlyArguments reports whether the cli_command of args is read-only
+// (IsReadOnlyCommand); an ambiguous or missing one is not.
+func ReadOnlyArguments(args json.RawMessage) bool {
+	cmd, err := CLICommand(args)
+	return err == nil && IsReadOnlyCommand(cmd)
 }

@@ -1,6 +1,9 @@
-package proxy
+package guard
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestIsReadOnlyCommand(t *testing.T) {
 	t.Parallel()
@@ -74,29 +77,39 @@ func TestIsReadOnlyCommand(t *testing.T) {
 	}
 }
 
-// TestCLICommandIsReadExactly: a case variant of the key would let a
-// case-insensitive decoder see another command than the guard did.
-func TestCLICommandIsReadExactly(t *testing.T) {
+// TestCLICommandHasOneReader: both guards read cli_command through
+// CLICommand, so they cannot disagree on what the command is. A key that
+// differs only in case is read (a case-insensitive decoder upstream would
+// read it); two of them, or one that is not a string, are ambiguous, and
+// both guards refuse the call.
+func TestCLICommandHasOneReader(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		args string
-		want string
+		args      string
+		want      string
+		ambiguous bool
+		readOnly  bool
+		secret    bool
 	}{
-		{`{"cli_command":"aws s3 ls"}`, "aws s3 ls"},
-		{`{"cli_command":"aws ec2 terminate-instances --instance-ids i-1","CLI_COMMAND":"aws s3 ls"}`, ""},
-		{`{"Cli_Command":"aws s3 ls"}`, ""},
-		{`{"cli_command":5}`, ""},
-		{`not json`, ""},
+		{`{"cli_command":"aws s3 ls"}`, "aws s3 ls", false, true, false},
+		{`{"Cli_Command":"aws s3 ls"}`, "aws s3 ls", false, true, false},
+		{`{"CLI_COMMAND":"aws secretsmanager get-secret-value --secret-id x"}`, "aws secretsmanager get-secret-value --secret-id x", false, true, true},
+		{`{"cli_command":"aws ec2 terminate-instances --instance-ids i-1","CLI_COMMAND":"aws s3 ls"}`, "", true, false, true},
+		{`{"cli_command":5}`, "", true, false, true},
+		{`{"other":"aws s3 ls"}`, "", false, false, false},
+		{`not json`, "", false, false, false},
 	}
 	for _, tt := range tests {
-		if got := cliCommand([]byte(tt.args)); got != tt.want {
-			t.Errorf("cliCommand(%s) = %q, want %q", tt.args, got, tt.want)
+		got, err := CLICommand([]byte(tt.args))
+		if got != tt.want || errors.Is(err, ErrAmbiguousCommand) != tt.ambiguous {
+			t.Errorf("CLICommand(%s) = %q, %v; want %q, ambiguous %v", tt.args, got, err, tt.want, tt.ambiguous)
 		}
-	}
-	// A repeated key is collapsed before classification and sending.
-	args, err := Args{"arguments": []byte(`{"cli_command":"aws ec2 terminate-instances","cli_command":"aws s3 ls"}`)}.Object("arguments")
-	if err != nil || string(args) != `{"cli_command":"aws s3 ls"}` {
-		t.Errorf("Object = %s, %v; want the one value every decoder sees", args, err)
+		if ro := ReadOnlyArguments([]byte(tt.args)); ro != tt.readOnly {
+			t.Errorf("ReadOnlyArguments(%s) = %v, want %v", tt.args, ro, tt.readOnly)
+		}
+		if _, secret := SecretInArguments([]byte(tt.args)); secret != tt.secret {
+			t.Errorf("SecretInArguments(%s) = %v, want %v", tt.args, secret, tt.secret)
+		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/testutil"
 )
 
 // TestUpstreamFaultsAreReportedPerAccount injects each upstream fault into
@@ -184,13 +186,7 @@ func TestShutdownIsPrompt(t *testing.T) {
 // waitUntil polls cond until it holds or 10 s pass.
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond) // polling the fakes, not synchronising
-	}
+	testutil.Eventually(t, 10*time.Second, "condition", cond)
 }
 
 // TestNoSecretsInLogsOrAnswers runs a full session at debug level, with

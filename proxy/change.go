@@ -349,7 +349,7 @@ func (s *Service) runChange(ctx context.Context, c *Change, progress Progress, w
 	// has counted it against the failure budget.
 	work := func(_ context.Context, i int) bool {
 		t := c.targets[i]
-		e := s.call(runCtx, t.acct, t.region, callSpec{tool: c.ToolName, args: c.Arguments, change: true})
+		e := s.call(runCtx, t.acct, t.region, callSpec{tool: c.ToolName, args: c.Arguments, kind: callChange})
 		mu.Lock()
 		entries[i] = e
 		mu.Unlock()

@@ -462,7 +462,11 @@ func (s *Service) runTarget(ctx context.Context, p *plan, i int) (res results.En
 	case ctx.Err() != nil:
 		return failed(CodeCancelled, "cancelled before the account was queried")
 	}
-	return s.call(ctx, t.acct, t.region, callSpec{tool: p.req.ToolName, args: p.req.Arguments, readOnly: p.readOnly, fanout: true, readOnlySession: p.readOnlySession})
+	kind := callFanout
+	if p.readOnlySession {
+		kind = callPreview
+	}
+	return s.call(ctx, t.acct, t.region, callSpec{tool: p.req.ToolName, args: p.req.Arguments, readOnly: p.readOnly, kind: kind})
 }
 
 // requestRegions validates a call's region arguments; nil means each

@@ -1,7 +1,9 @@
 // Package proxy is the multi-account core: it resolves accounts, fans tool
 // calls out to the AWS MCP Server with each account's credentials, and
 // exposes the result as MCP tools (list_accounts, query, query_all,
-// list_tools). Both the stdio server and the Lambda bridge are built on it.
+// list_tools, get_result, and where changes are allowed change_all and
+// apply_change; toolSpecs in tools.go lists them). The stdio server, the
+// team server and the Lambda bridge are all built on it.
 package proxy
 
 import (
@@ -105,7 +107,7 @@ func (s *Service) Close(ctx context.Context) {
 	}
 }
 
-// Status values of a Result.
+// Status values of a QueryResult and of a fan-out's entries.
 const (
 	StatusSuccess = results.StatusSuccess
 	StatusError   = results.StatusError
@@ -199,16 +201,31 @@ func (s *Service) defaultRegions(a accounts.Account) []string {
 // read-only by its own nature (it may be retried), and whether it is part
 // of a fan-out (IAM-bounded tools then run in the fan-out session).
 type callSpec struct {
-	tool     string
-	args     json.RawMessage
+	tool string
+	args json.RawMessage
+	// readOnly says the tool is read-only by its own nature.
 	readOnly bool
-	fanout   bool
-	// readOnlySession forces the read-only fan-out session (a change's
-	// preview).
-	readOnlySession bool
-	// change runs a change: the role's own permissions less secret reads.
-	change bool
+	kind     callKind
 }
+
+// callKind is what a call is part of, which decides its session policy.
+type callKind int
+
+const (
+	// callSingle is a query: the account's own mode.
+	callSingle callKind = iota
+	// callFanout is one target of a query_all: the fan-out session.
+	callFanout
+	// callPreview is one target of a change's preview: the read-only
+	// fan-out session, whatever the caller's access.
+	callPreview
+	// callChange is one target of a change: the role's own permissions
+	// less secret reads.
+	callChange
+)
+
+// fanout reports whether the call is one target of many.
+func (k callKind) fanout() bool { return k == callFanout || k == callPreview }
 
 // call runs one tool call in one account and region, bounded by the
 // per-account timeout, and logs one audit line. A script's task is polled
@@ -220,14 +237,14 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	defer cancel()
 
 	acc, _ := s.access(ctx, acct)
-	if c.readOnlySession {
+	if c.kind == callPreview {
 		acc.ReadOnly, acc.AllowWriteFanout = true, false
 	}
 	var policy SessionPolicy
-	if c.change {
+	if c.kind == callChange {
 		policy = s.changePolicy(acc)
 	} else {
-		policy = s.policyFor(acc, c.fanout)
+		policy = s.policyFor(acc, c.kind.fanout())
 	}
 	var data json.RawMessage
 	var script *taskState
@@ -235,14 +252,14 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	switch {
 	case acct.Profile != "" && iamBounded(c.tool) && !policy.none() && !c.readOnly:
 		err = fmt.Errorf("%w: account %s signs with the credentials of profile %q, which cannot carry the session policy that keeps %s %s; query it with query%s, or configure it as a role account",
-			ErrNoSessionPolicy, acct.ID, acct.Profile, c.tool, boundWhat(policy), unlessWrite(c.fanout))
+			ErrNoSessionPolicy, acct.ID, acct.Profile, c.tool, boundWhat(policy), unlessWrite(c.kind.fanout()))
 	case acct.SSORole != "" && policy.ReadOnly && !acct.SSOReadOnly && !c.readOnly:
 		// Credentials of a permission set carry no session policy: what
 		// keeps the call read-only is the permission set itself.
 		err = fmt.Errorf("%w: account %s signs with its IAM Identity Center role %s, which cannot carry a session policy and is not declared read-only (--sso-read-only-roles), so %s could write there; put a read-only permission set first in --sso-role (e.g. ReadOnlyAccess), or allow write fan-out (--allow-write-fanout)",
 			ErrNoSessionPolicy, acct.ID, acct.SSORole, c.tool)
 	default:
-		data, script, err = s.invoke(ctx, acct, region, c, policy)
+		data, script, err = s.callUpstream(ctx, acct, region, c, policy)
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	switch {
@@ -329,10 +346,10 @@ func (s *Service) credentials(ctx context.Context, acct accounts.Account, p Sess
 	return upstream.Target{AccountID: acct.ID, Key: key, Credentials: creds}, c, nil
 }
 
-// invoke gets the account's credentials with the session policy, then
+// callUpstream gets the account's credentials with the session policy, then
 // calls the tool upstream, polling a script's task to its end; a script's
 // answer comes with its decoded envelope.
-func (s *Service) invoke(ctx context.Context, acct accounts.Account, region string, c callSpec, p SessionPolicy) (json.RawMessage, *taskState, error) {
+func (s *Service) callUpstream(ctx context.Context, acct accounts.Account, region string, c callSpec, p SessionPolicy) (json.RawMessage, *taskState, error) {
 	// Retrieve first, so an AssumeRole failure is reported as such rather
 	// than as a failed HTTP request.
 	target, creds, err := s.credentials(ctx, acct, p)

@@ -17,6 +17,7 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/accounts"
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+	"github.com/centralops/aws-mcp-multi-account/internal/testutil"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
@@ -203,10 +204,7 @@ func TestCancelledFanOutLosesNoResult(t *testing.T) {
 			t.Errorf("result %+v, want a cancelled entry", r)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for stack.MCP.Aborted() < 8 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // polling the fake, bounded by the deadline above
-	}
+	testutil.Eventually(t, 10*time.Second, "the fake sees the 8 requests in flight aborted", func() bool { return stack.MCP.Aborted() >= 8 })
 	if n := stack.MCP.Aborted(); n != 8 {
 		t.Errorf("the fake saw %d aborted requests, want the 8 in flight", n)
 	}

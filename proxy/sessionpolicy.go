@@ -7,21 +7,6 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/guard"
 )
 
-// RunScriptTool is the upstream tool that runs a Python script calling AWS
-// APIs (call_boto3) as the identity that signed the request. It replaced
-// aws___call_aws, which the AWS MCP Server removed on 2026-08-31.
-const RunScriptTool = "aws___run_script"
-
-// GetTasksTool polls the upstream's long-running tasks (a script that
-// answered with a task_id).
-const GetTasksTool = "aws___get_tasks"
-
-// CallAWSTool is the upstream tool that runs an AWS CLI command; its
-// read-only status depends on the command (guard.IsReadOnlyCommand), not
-// on its annotation. The AWS MCP Server removed it on 2026-08-31; an
-// endpoint that still lists it is guarded as before.
-const CallAWSTool = "aws___call_aws"
-
 // iamBounded reports whether a tool acts in AWS only through the signer's
 // IAM permissions, so that a session policy bounds what it can do: a
 // script or an AWS CLI command runs any API the credentials allow.

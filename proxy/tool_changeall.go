@@ -15,12 +15,6 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/rollout"
 )
 
-// Tool names of changes, offered only where changes are allowed.
-const (
-	ToolChangeAll   = "change_all"
-	ToolApplyChange = "apply_change"
-)
-
 const changeAllSchema = `{"type": "object", "properties": {
 		"tool_name": {"type": "string", "description": "Upstream tool that makes the change, as list_tools names it (usually aws___run_script)."},
 		"arguments": {"type": "object", "description": "Arguments of the upstream tool, the same in every account."},

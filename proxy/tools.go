@@ -16,13 +16,32 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy/view"
 )
 
-// Tool names: a stable contract that clients and the gateway schema use.
+// Tool names: a stable contract that clients and the gateway schema use,
+// in the order of toolSpecs. The change tools are offered only where
+// changes are allowed.
 const (
 	ToolListAccounts = "list_accounts"
 	ToolQuery        = "query"
 	ToolQueryAll     = "query_all"
 	ToolListTools    = "list_tools"
 	ToolGetResult    = "get_result"
+	ToolChangeAll    = "change_all"
+	ToolApplyChange  = "apply_change"
+)
+
+// The upstream's tools that the proxy knows by name.
+const (
+	// RunScriptTool runs a Python script calling AWS APIs (call_boto3) as
+	// the identity that signed the request. It replaced aws___call_aws,
+	// which the AWS MCP Server removed on 2026-08-31.
+	RunScriptTool = "aws___run_script"
+	// GetTasksTool polls the upstream's long-running tasks (a script that
+	// answered with a task_id).
+	GetTasksTool = "aws___get_tasks"
+	// CallAWSTool runs an AWS CLI command; its read-only status depends
+	// on the command (guard.IsReadOnlyCommand), not on its annotation. An
+	// endpoint that still lists it is guarded as before.
+	CallAWSTool = "aws___call_aws"
 )
 
 // toolSpec is one tool of the proxy, declared in its own tool_*.go file:

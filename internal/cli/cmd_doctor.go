@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -21,6 +23,19 @@ import (
 	"github.com/centralops/aws-mcp-multi-account/proxy"
 	"github.com/centralops/aws-mcp-multi-account/proxy/results"
 	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
+)
+
+// The doctor's checks, by name (the report's JSON carries them).
+const (
+	checkBaseName            = "base credentials"
+	checkCallerName          = "caller identity"
+	checkSSOName             = "IAM Identity Center"
+	checkEndpointName        = "endpoint"
+	checkAccountsName        = "accounts"
+	checkAssumeRoleName      = "assume role"
+	checkRoleCredentialsName = "role credentials"
+	checkUpstreamName        = "upstream"
+	checkToolsName           = "upstream tools"
 )
 
 // check is one line of the doctor's report.
@@ -80,7 +95,7 @@ func runDoctor(ctx context.Context, a *app.App) doctorReport {
 	if !identityCenterOnly(a.Config) {
 		base = checkBaseCredentials(ctx, a)
 		checks = append(checks, base)
-		caller = check{Name: "caller identity", Detail: "skipped: no base credentials"}
+		caller = check{Name: checkCallerName, Detail: "skipped: no base credentials"}
 		if base.OK {
 			caller = checkCallerIdentity(ctx, a)
 		}
@@ -93,7 +108,7 @@ func runDoctor(ctx context.Context, a *app.App) doctorReport {
 
 	list, err := a.Directory.List(ctx)
 	if err != nil {
-		checks = append(checks, check{Name: "accounts", Detail: err.Error(), Fix: "fix the account sources (--accounts, TARGET_ACCOUNTS, --org, --profiles)"})
+		checks = append(checks, check{Name: checkAccountsName, Detail: err.Error(), Fix: "fix the account sources (--accounts, TARGET_ACCOUNTS, --org, --profiles)"})
 	}
 	perAccount := make([][]check, len(list))
 	parallel := a.Config.Concurrency
@@ -135,7 +150,7 @@ func identityCenterOnly(cfg app.Config) bool {
 // checkSSOSession checks the IAM Identity Center token: present, and valid
 // or refreshed through SSO OIDC.
 func checkSSOSession(ctx context.Context, a *app.App) check {
-	c := check{Name: "IAM Identity Center"}
+	c := check{Name: checkSSOName}
 	defer timed(&c, time.Now())
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -150,7 +165,7 @@ func checkSSOSession(ctx context.Context, a *app.App) check {
 }
 
 func checkBaseCredentials(ctx context.Context, a *app.App) check {
-	c := check{Name: "base credentials"}
+	c := check{Name: checkBaseName}
 	defer timed(&c, time.Now())
 	fix := "set AWS_PROFILE (and run aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance or Lambda role provides credentials"
 	if a.Base.Credentials == nil {
@@ -172,7 +187,7 @@ func checkBaseCredentials(ctx context.Context, a *app.App) check {
 }
 
 func checkCallerIdentity(ctx context.Context, a *app.App) check {
-	c := check{Name: "caller identity"}
+	c := check{Name: checkCallerName}
 	defer timed(&c, time.Now())
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -182,20 +197,13 @@ func checkCallerIdentity(ctx context.Context, a *app.App) check {
 		c.Fix = "the base credentials are invalid or expired: refresh them (aws sso login, new keys), and check AWS_ENDPOINT_URL_STS if set"
 		return c
 	}
-	c.OK, c.Detail = true, deref(out.Arn)
+	c.OK, c.Detail = true, aws.ToString(out.Arn)
 	return c
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // checkEndpoint makes one unsigned request: any HTTP answer means reachable.
 func checkEndpoint(ctx context.Context, a *app.App) check {
-	c := check{Name: "endpoint"}
+	c := check{Name: checkEndpointName}
 	defer timed(&c, time.Now())
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -220,9 +228,9 @@ func checkEndpoint(ctx context.Context, a *app.App) check {
 
 // checkAccount checks AssumeRole, then the upstream session.
 func checkAccount(ctx context.Context, a *app.App, acct accounts.Account, haveBase bool, caller string) []check {
-	role := check{Name: "assume role", Account: acct.ID}
+	role := check{Name: checkAssumeRoleName, Account: acct.ID}
 	if acct.SSORole != "" {
-		role.Name = "role credentials"
+		role.Name = checkRoleCredentialsName
 	}
 	if !haveBase && acct.Profile == "" && acct.SSORole == "" {
 		role.Detail = "skipped: no base credentials"
@@ -256,7 +264,7 @@ func checkAccount(ctx context.Context, a *app.App, acct accounts.Account, haveBa
 		role.Detail = "credentials of profile " + acct.Profile
 	}
 
-	up := check{Name: "upstream", Account: acct.ID}
+	up := check{Name: checkUpstreamName, Account: acct.ID}
 	start = time.Now()
 	tools, err := a.Pool.ListTools(actx, upstream.Target{AccountID: acct.ID, Key: key, Credentials: creds})
 	timed(&up, start)
@@ -276,7 +284,7 @@ var documentedTools = []string{proxy.RunScriptTool, proxy.GetTasksTool}
 // checkDocumentedTools flags a documented tool the upstream lacks, and
 // names the tools it offers.
 func checkDocumentedTools(acct accounts.Account, tools []mcp.Tool) check {
-	c := check{Name: "upstream tools", Account: acct.ID}
+	c := check{Name: checkToolsName, Account: acct.ID}
 	listed := map[string]bool{}
 	var names []string
 	for _, t := range tools {
@@ -305,13 +313,16 @@ func checkDocumentedTools(acct accounts.Account, tools []mcp.Tool) check {
 
 func diagnoseAssumeRole(err error, a *app.App, acct accounts.Account, caller string) (detail, fix string) {
 	var ae *auth.AssumeRoleError
-	if errors.Is(err, auth.ErrSSOLogin) {
+	switch {
+	case errors.Is(err, auth.ErrSSOLogin):
 		return err.Error(), "aws sso login --sso-session " + a.Config.SSOSession
-	}
-	if !errors.As(err, &ae) {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return "timed out", "STS did not answer within --timeout: check the network path to STS"
+	case errors.Is(err, context.DeadlineExceeded):
+		detail = "timed out"
+		if errors.As(err, &ae) {
+			detail = ae.Error()
 		}
+		return detail, "STS did not answer within --timeout: check the network path to STS"
+	case !errors.As(err, &ae):
 		return err.Error(), "check the account's profile or credentials"
 	}
 	detail = ae.Error()
@@ -329,9 +340,6 @@ func diagnoseAssumeRole(err error, a *app.App, acct accounts.Account, caller str
 		return detail, "the base credentials are invalid or expired: refresh them"
 	case "ValidationError":
 		return detail, "check --role-name, --session-name and the account's session_duration"
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return detail, "STS did not answer within --timeout: check the network path to STS"
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) {
@@ -406,14 +414,14 @@ func printDoctorSummary(w io.Writer, p painter, r doctorReport) error {
 	tools := map[string]int{}
 	for _, cs := range perAccount {
 		for _, c := range cs {
-			if c.Name == "upstream tools" && c.OK {
+			if c.Name == checkToolsName && c.OK {
 				tools[c.Detail]++
 			}
 		}
 	}
 	if len(tools) == 1 {
 		for detail := range tools {
-			shared = append(shared, check{Name: "upstream tools", OK: true, Detail: detail + " (every account that answered lists the same)"})
+			shared = append(shared, check{Name: checkToolsName, OK: true, Detail: detail + " (every account that answered lists the same)"})
 		}
 	}
 	tw := newTable(w)
@@ -440,11 +448,11 @@ func printDoctorSummary(w io.Writer, p painter, r doctorReport) error {
 				failures = append(failures, c)
 			}
 			switch c.Name {
-			case "assume role", "role credentials":
+			case checkAssumeRoleName, checkRoleCredentialsName:
 				role = mark
-			case "upstream":
+			case checkUpstreamName:
 				up = mark
-			case "upstream tools":
+			case checkToolsName:
 				if !c.OK {
 					up = "✗"
 				}
@@ -458,11 +466,15 @@ func printDoctorSummary(w io.Writer, p painter, r doctorReport) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// The shared failures come first, in the order they were checked: a
+	// skipped check after the one it waited for (its cause).
+	var sharedFailures []check
 	for _, c := range shared {
 		if !c.OK {
-			failures = append([]check{c}, failures...)
+			sharedFailures = append(sharedFailures, c)
 		}
 	}
+	failures = append(sharedFailures, failures...)
 	if len(failures) > 0 {
 		fmt.Fprintln(w, "\nFailures:")
 		for _, c := range failures {

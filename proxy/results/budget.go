@@ -73,7 +73,7 @@ func Render(a *Answer, opts RenderOptions) *Rendered {
 		opts.Budget = DefaultBudget
 	}
 	l := newLayout(a, opts)
-	for l.level = 0; l.level < maxLevel; l.level++ {
+	for l.level = 0; l.level < levelCut; l.level++ {
 		if l.size(l.build()) <= opts.Budget {
 			break
 		}
@@ -92,7 +92,7 @@ func Render(a *Answer, opts RenderOptions) *Rendered {
 		}
 	}
 	reply := l.build()
-	if l.level == maxLevel {
+	if l.level == levelCut {
 		l.fitLists(reply)
 	}
 	return &Rendered{Reply: reply, JSON: Marshal(reply), Links: l.links()}
@@ -106,8 +106,8 @@ const (
 	levelCompact
 	// levelUnlisted: no answers; successful accounts named in Unlisted.
 	levelUnlisted
-	// maxLevel: as levelUnlisted, with long lists cut short.
-	maxLevel
+	// levelCut, the last: as levelUnlisted, with long lists cut short.
+	levelCut
 )
 
 // view is what the layout knows of one entry.
@@ -637,7 +637,8 @@ func clipLine(s string, n int) string {
 	return Clip(strings.Join(strings.Fields(s), " "), n)
 }
 
-// Clip cuts s to at most n bytes, on a rune boundary, marking the cut.
+// Clip cuts s to at most n bytes, on a rune boundary, and marks the cut
+// with "…" (3 bytes more): at most n+3 bytes in all.
 func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -3,8 +3,11 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/centralops/aws-mcp-multi-account/internal/testutil"
 )
 
 // TestFairSlotsTakeTurns: with every slot taken by tenant A's queue, a
@@ -65,17 +68,9 @@ func TestFairSlotsGiveUp(t *testing.T) {
 // waitQueued waits until tenant has n waiters.
 func waitQueued(t *testing.T, f *fairSlots, tenant string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("tenant %s with %d waiters", tenant, n), func() bool {
 		f.mu.Lock()
-		got := len(f.queues[tenant])
-		f.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tenant %s has %d waiters, want %d", tenant, got, n)
-		}
-		<-time.After(time.Millisecond)
-	}
+		defer f.mu.Unlock()
+		return len(f.queues[tenant]) == n
+	})
 }

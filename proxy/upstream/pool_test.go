@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
+	"github.com/centralops/aws-mcp-multi-account/internal/testutil"
 )
 
 const acct = "222222222222"
@@ -302,16 +303,10 @@ func TestCancellationAbortsTheUpstreamRequest(t *testing.T) {
 	waitFor(t, func() bool { return f.stack.MCP.Aborted() == 1 })
 }
 
-// waitFor polls cond until it holds or 5 s pass.
+// waitFor polls cond until it holds or 10 s pass.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond) // polling, not synchronising
-	}
+	testutil.Eventually(t, 10*time.Second, "condition", cond)
 }
 
 func TestEndpointSafety(t *testing.T) {

@@ -326,13 +326,8 @@ func (s *Service) runChange(ctx context.Context, c *Change, progress Progress, w
 		a.Summary.Accounts, a.Summary.Regions, a.Summary.DurationMS = c.Accounts, len(c.Regions), time.Since(start).Milliseconds()
 		return a
 	}
-	var id string
-	if s.store != nil {
-		var err error
-		if id, err = s.store.Create(s.life, owner, answer()); err != nil {
-			s.log.Warn("cannot keep the answers of the change", "change_id", c.ID, "error", err)
-		}
-	}
+	stored := s.newResult(owner, answer(), "change_id", c.ID)
+	id := stored.id
 	// Calls in flight finish when the caller cancels: a write cut short
 	// on our side may still land in AWS, and its answer says what it did.
 	// The service's end still stops them.
@@ -369,11 +364,7 @@ func (s *Service) runChange(ctx context.Context, c *Change, progress Progress, w
 		if skipped != "" {
 			s.log.Warn("change target skipped", append(s.changeAttrs(ctx, c), "account", t.acct.ID, "region", t.region, "reason", skipped)...)
 		}
-		if s.store != nil && id != "" {
-			if err := s.store.Put(s.life, owner, id, i, e.WithText()); err != nil {
-				s.log.Debug("cannot keep an answer", "result_id", id, "account", e.AccountID, "error", err)
-			}
-		}
+		stored.put(i, e.WithText())
 		if watch != nil {
 			watch(e, i < c.Bounds.Canary)
 		}
@@ -393,11 +384,7 @@ func (s *Service) runChange(ctx context.Context, c *Change, progress Progress, w
 		out.Warnings = append(append([]string(nil), out.Warnings...), fmt.Sprintf("change %s stopped: %s; %d skipped", c.ID, strings.TrimPrefix(rep.Stopped, "not started: "), len(rep.Skipped)))
 	}
 	out.Summary.Concurrency, out.Summary.ResultID = rep.Peak, id
-	if s.store != nil && id != "" {
-		if err := s.store.Finish(s.life, owner, id, out.Summary); err != nil {
-			s.log.Debug("cannot finish the stored result", "result_id", id, "error", err)
-		}
-	}
+	stored.finish(out.Summary)
 	level := slogLevel(out.Summary.Failed+out.Summary.Skipped > 0)
 	s.log.Log(ctx, level, "change applied", append(s.changeAttrs(ctx, c), "targets", c.TargetCount, "succeeded", out.Summary.Succeeded,
 		"failed", out.Summary.Failed, "skipped", out.Summary.Skipped, "result_id", id, "duration", time.Since(start))...)

@@ -207,8 +207,10 @@ type run struct {
 	p     *plan
 	owner string
 	id    string
-	start time.Time
-	fan   *fanout
+	// stored keeps the run's answers for get_result.
+	stored resultWriter
+	start  time.Time
+	fan    *fanout
 
 	mu      sync.Mutex
 	entries []results.Entry
@@ -232,14 +234,8 @@ func (s *Service) start(ctx context.Context, p *plan, progress Progress, release
 	for i, t := range p.targets {
 		r.entries[i] = results.Entry{AccountID: t.acct.ID, Name: t.acct.Name, Region: t.region, Status: StatusPending}
 	}
-	if s.store != nil {
-		a := r.snapshot()
-		id, err := s.store.Create(s.life, r.owner, a)
-		if err != nil {
-			s.log.Warn("cannot keep the answers", "error", err)
-		}
-		r.id = id
-	}
+	r.stored = s.newResult(r.owner, r.snapshot(), "tool", p.req.ToolName)
+	r.id = r.stored.id
 	if p.req.ReplyBudget > 0 && r.id != "" {
 		r.hold = &holding{limit: holdFor(p.req.ReplyBudget)}
 	}
@@ -271,11 +267,8 @@ func (s *Service) start(ctx context.Context, p *plan, progress Progress, release
 		if r.cancel != nil {
 			r.cancel()
 		}
-		if s.store != nil && r.id != "" {
-			final := r.snapshot()
-			if err := s.store.Finish(s.life, r.owner, r.id, final.Summary); err != nil {
-				s.log.Debug("cannot finish the stored result", "result_id", r.id, "error", err)
-			}
+		if r.id != "" {
+			r.stored.finish(r.snapshot().Summary)
 		}
 		close(r.done)
 	})
@@ -323,14 +316,7 @@ func (r *run) wait(ctx context.Context) {
 // value) and, once the reply is given, only its outcome.
 func (r *run) record(i int, res results.Entry) {
 	res = res.Kept()
-	kept := false
-	if r.s.store != nil && r.id != "" {
-		err := r.s.store.Put(r.s.life, r.owner, r.id, i, res)
-		if err != nil {
-			r.s.log.Debug("cannot keep an answer", "result_id", r.id, "account", res.AccountID, "error", err)
-		}
-		kept = err == nil
-	}
+	kept := r.stored.put(i, res)
 	replied := r.replied.Load()
 	switch {
 	case r.hold == nil:

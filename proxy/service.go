@@ -182,9 +182,7 @@ func (s *Service) Query(ctx context.Context, req QueryRequest) (QueryResult, err
 		a := &results.Answer{ToolName: req.ToolName, JMESPath: proj.String(), Results: []results.Entry{res.WithText()}}
 		a.Count()
 		a.Summary.Accounts, a.Summary.Regions, a.Summary.Concurrency, a.Summary.DurationMS = 1, 1, 1, res.DurationMS
-		if out.ResultID, err = s.store.Create(s.life, ownerOf(ctx), a); err != nil {
-			s.log.Warn("cannot keep the answer", "account", acct.ID, "error", err)
-		}
+		out.ResultID = s.newResult(ownerOf(ctx), a, "account", acct.ID).id
 	}
 	return out, nil
 }

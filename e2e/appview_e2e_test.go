@@ -173,3 +173,41 @@ func TestAppViewDeclared(t *testing.T) {
 	}
 	t.Logf("300 accounts × DescribeInstances: %d characters for a client that renders apps, %d (and a link) for one that does not", len(a), len(b))
 }
+
+// TestAppViewStateless: a --stateless team server keeps no session, so a
+// request of the 2026-07-28 protocol says in its own _meta whether its
+// client renders apps; one that declared the extension gets no
+// resource_link, one that did not gets it.
+func TestAppViewStateless(t *testing.T) {
+	t.Parallel()
+	stack := newStack(t, 6)
+	stack.MCP.SetPayload(20 << 10)
+	srv := startTeamServer(t, stack, []string{accountsEnv(stack), "AWS_MCP_RESULT_BUDGET=4KiB"}, "--stateless", "--insecure-no-auth")
+	links := func(caps map[string]any) int {
+		t.Helper()
+		c := srv.rawSessionless("")
+		c.caps = caps
+		reply := c.call(t, "tools/call", map[string]any{"name": "query_all", "arguments": map[string]any{"tool_name": "aws___call_aws", "arguments": callerIdentity}})
+		var res struct {
+			Content []struct {
+				Type string `json:"type"`
+			} `json:"content"`
+		}
+		if reply.Error != nil || json.Unmarshal(reply.Result, &res) != nil {
+			t.Fatalf("query_all: %s", reply)
+		}
+		n := 0
+		for _, c := range res.Content {
+			if c.Type == "resource_link" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := links(map[string]any{"extensions": map[string]any{view.Extension: map[string]any{}}}); n != 0 {
+		t.Errorf("a stateless request that declared the extension got %d resource links", n)
+	}
+	if n := links(nil); n == 0 {
+		t.Error("a stateless request without the extension got no resource link for answers left out")
+	}
+}

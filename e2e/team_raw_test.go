@@ -27,6 +27,9 @@ type rawMCP struct {
 	session string
 	// modern sends protocol 2026-07-28 requests (no session, _meta).
 	modern bool
+	// caps are the client capabilities a modern request declares (nil:
+	// none).
+	caps map[string]any
 	// timeout bounds each request (default 60 s).
 	timeout time.Duration
 	// headers are sent with every request (as a platform in front adds them).
@@ -112,7 +115,10 @@ func (c *rawMCP) params(p map[string]any) map[string]any {
 		out["_meta"] = map[string]any{
 			mcp.MetaKeyProtocolVersion:    mcp.ProtocolVersion20260728,
 			mcp.MetaKeyClientInfo:         map[string]any{"name": "raw", "version": "1"},
-			mcp.MetaKeyClientCapabilities: map[string]any{},
+			mcp.MetaKeyClientCapabilities: c.caps,
+		}
+		if c.caps == nil {
+			out["_meta"].(map[string]any)[mcp.MetaKeyClientCapabilities] = map[string]any{}
 		}
 	}
 	return out

@@ -198,6 +198,12 @@ func viewResource() (mcp.Resource, server.ResourceHandlerFunc) {
 // extension: it shows the view, and a resource_link in a result would keep
 // the view from getting the result (claude.ai, claude-ai-mcp#753).
 func rendersApps(ctx context.Context) bool {
+	// A request of the 2026-07-28 protocol carries its client's
+	// capabilities itself (a --stateless server keeps no session).
+	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.ClientCapabilities != nil {
+		_, declared := info.ClientCapabilities.Extensions[view.Extension]
+		return declared
+	}
 	s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
 	if !ok {
 		return false

@@ -85,6 +85,8 @@ func TestAppViewInABrowser(t *testing.T) {
 		"main": map[string]any{"mcp": main.URL, "targets": n, "denied": denied, "pending": pending, "release": releaser.URL, "probe": probe,
 			"hostile": map[string]string{"id": hostile, "name": accts[7].Name},
 			"args":    map[string]any{"tool_name": "aws___run_script", "arguments": script, "reply_within_s": 10}},
+		"small": map[string]any{"mcp": main.URL, "targets": 3,
+			"args": map[string]any{"tool_name": "aws___run_script", "arguments": script, "accounts": []string{accts[0].ID, accts[1].ID, accts[2].ID}}},
 		"wide": map[string]any{"mcp": wide.URL, "targets": 3000,
 			"args": map[string]any{"tool_name": "aws___run_script", "arguments": script, "regions": []string{"us-east-1", "eu-west-1", "ap-southeast-2"}, "reply_within_s": 30}},
 	})

@@ -75,6 +75,11 @@ function gist(data) {
   return short(lists.slice(0, 3).map(([k, n]) => n + " " + k).join(" · ") + (named.length ? ": " + named.join(", ") : ""));
 }
 
+// took renders a duration: milliseconds under a second, else seconds.
+function took(ms) {
+  return ms < 1000 ? ms + " ms" : (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
+}
+
 function short(s) {
   return s.length > 140 ? s.slice(0, 139) + "…" : s;
 }
@@ -135,7 +140,7 @@ function renderSummary() {
   n("failed", s.failed, s.failed ? "bad" : "");
   n("pending", s.pending, s.pending ? "wait" : "");
   if (s.skipped) n("skipped", s.skipped);
-  $("meta").textContent = [s.accounts ? s.accounts + " accounts" : "", s.regions ? s.regions + (s.regions === 1 ? " region" : " regions") : "", s.duration_ms ? (s.duration_ms / 1000).toFixed(1) + " s" : "", s.result_id || ""].filter(Boolean).join(" · ");
+  $("meta").textContent = [s.accounts ? s.accounts + " accounts" : "", s.regions ? s.regions + (s.regions === 1 ? " region" : " regions") : "", s.duration_ms ? took(s.duration_ms) : "", s.result_id || ""].filter(Boolean).join(" · ");
   // The reply's note tells the model how to read on; a person has the
   // table, so it is not shown.
   const warn = $("warnings");
@@ -185,7 +190,7 @@ function rowElement(r) {
   const status = el("span", "cell status", STATUS[r.status] || "?");
   status.title = r.status;
   const detail = r.status === "error" ? r.error : r.status === "pending" ? "still running" : r.sameAs ? "same as " + r.sameAs + (r.gist ? ": " + r.gist : "") : r.gist;
-  tr.append(status, el("span", "cell id", r.id), el("span", "cell name", r.name), el("span", "cell region", r.region), el("span", "cell detail", detail), el("span", "cell ms", r.ms !== undefined ? (r.ms / 1000).toFixed(2) + " s" : ""));
+  tr.append(status, el("span", "cell id", r.id), el("span", "cell name", r.name), el("span", "cell region", r.region), el("span", "cell detail", detail), el("span", "cell ms", r.ms !== undefined ? took(r.ms) : ""));
   tr.addEventListener("click", () => open(r));
   tr.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === " ") {

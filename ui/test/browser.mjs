@@ -197,6 +197,17 @@ mkdirSync(cfg.out, { recursive: true });
   await close(s);
 }
 
+// ---- 3 accounts: the smallest fan-out reads as well ------------------------
+if (cfg.small) {
+  const s = await open(cfg.small, "light");
+  await s.frame.locator("body[data-ready]").waitFor({ timeout: 30000 });
+  report.smallRows = await waitCount(s.frame.locator(".row"), cfg.small.targets, 30000);
+  check(report.smallRows === cfg.small.targets, `${cfg.small.targets} accounts, ${report.smallRows} rows`);
+  await s.p.screenshot({ path: join(cfg.out, "view-3-light.png") });
+  check(s.seen.console.length === 0, "no console error at 3 accounts: " + s.seen.console.join(" | "));
+  await close(s);
+}
+
 // ---- 3,000 targets: shown within 2 s of the tool-result ---------------------
 if (cfg.wide) {
   const s = await open(cfg.wide, "light");

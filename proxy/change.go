@@ -281,7 +281,9 @@ func (s *Service) ApplyChangeWatched(ctx context.Context, id string, progress Pr
 }
 
 // takePlan takes the caller's plan once it may run a fan-out: a caller at
-// its bound of fan-outs keeps its plan for later. release ends the fan-out.
+// its bound of fan-outs waits for a slot (claimFanout) before the plan is
+// taken, so a cancelled wait leaves the plan for later. release ends the
+// fan-out.
 func (s *Service) takePlan(ctx context.Context, id string) (*Change, func(), error) {
 	release, err := s.claimFanout(ctx, time.Time{}, nil)
 	if err != nil {

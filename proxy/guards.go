@@ -22,7 +22,7 @@ func writeRefusal(tool string, args json.RawMessage, why string) string {
 	if tool == CallAWSTool {
 		cmd, err := guard.CLICommand(args)
 		if err != nil {
-			return fmt.Sprintf("its cli_command is %v, and %s", err, why)
+			return fmt.Sprintf("the arguments give cli_command more than once (keys that differ only in case) or not as a string, so it cannot be classified (%v), and %s", err, why)
 		}
 		what = fmt.Sprintf("command %q", cmd)
 	}

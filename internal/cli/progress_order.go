@@ -9,8 +9,8 @@ import (
 )
 
 // progressOrder keeps a progress notification from reaching a stdio
-// client after its request's result, or in the same read as it. mcp-go writes notifications from a
-// goroutine of their own (StdioServer.handleNotifications) while results
+// client after its request's result, or in the same read as it. mcp-go
+// writes notifications from a goroutine of their own (StdioServer.handleNotifications) while results
 // are written by the request's worker, so the last progress of a call can
 // trail its result, and a client then logs an unknown progress token
 // (Claude Code does). It learns each request's progress token from stdin
@@ -75,6 +75,7 @@ func (o *progressOrder) learn(line []byte) {
 	defer o.mu.Unlock()
 	o.tokens[string(m.ID)] = token
 	delete(o.answered, token)
+	delete(o.notified, token) // a new request of the token starts with no notification
 }
 
 // pass reports whether a message the server writes may go out, and how

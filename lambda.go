@@ -27,7 +27,7 @@ func main() {
 		os.Exit(2)
 	}
 	log := app.NewLogger(os.Stderr, cfg)
-	a, err := app.Build(context.Background(), cfg, log, app.Wiring{KeepNone: "no results bucket (AWS_MCP_RESULTS_BUCKET) is configured"})
+	a, err := app.Build(context.Background(), cfg, log, app.Wiring{KeepNone: "no results bucket (AWS_MCP_RESULTS_BUCKET) is configured", EnvOnly: true})
 	if err != nil {
 		log.Error("cannot start the bridge", "error", err)
 		os.Exit(2)

@@ -60,6 +60,9 @@ type CoreOptions struct {
 	AccountRPS float64
 	// AllowChanges offers changes (--allow-changes).
 	AllowChanges bool
+	// MaxInFlight bounds the upstream calls in flight (--max-in-flight);
+	// the program's default when zero.
+	MaxInFlight int
 }
 
 // NewCore wires a core against the fakes at urls with app.Build, logging
@@ -76,6 +79,9 @@ func NewCore(urls URLs, o CoreOptions) (*Core, error) {
 	cfg.MaxConcurrency = max(cfg.MaxConcurrency, o.Concurrency)
 	cfg.AccountRPS, cfg.AccountConcurrency = o.AccountRPS, 0
 	cfg.AllowChanges = o.AllowChanges
+	if o.MaxInFlight > 0 {
+		cfg.MaxInFlight = o.MaxInFlight
+	}
 	if o.Timeout > 0 {
 		cfg.Timeout = o.Timeout
 	}

@@ -70,6 +70,11 @@ type FakeOptions struct {
 	// two accounts answer alike) instead of the fake's own small answer, to
 	// measure how the proxy handles large answers.
 	Payload int
+	// TaskAfter, when positive, is how long a script may run before the
+	// upstream answers it with a task to poll (a longer script's call is
+	// held until it ends otherwise); fakeaws.DefaultTaskAfter when zero.
+	// Only StartProcess supports it.
+	TaskAfter time.Duration
 }
 
 func (o FakeOptions) stackOptions() fakeaws.Options {
@@ -149,7 +154,11 @@ type Process struct {
 // StartProcess runs the fakeserver binary at path with the given sizes and
 // waits until it prints its endpoints.
 func StartProcess(path string, o FakeOptions) (*Process, error) {
-	cmd := exec.Command(path, "-accounts", fmt.Sprint(o.Accounts), "-org", fmt.Sprint(o.Org), "-payload", fmt.Sprint(o.Payload), fmt.Sprintf("-tls=%t", o.TLS))
+	args := []string{"-accounts", fmt.Sprint(o.Accounts), "-org", fmt.Sprint(o.Org), "-payload", fmt.Sprint(o.Payload), fmt.Sprintf("-tls=%t", o.TLS)}
+	if o.TaskAfter > 0 {
+		args = append(args, "-task-after", o.TaskAfter.String())
+	}
+	cmd := exec.Command(path, args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

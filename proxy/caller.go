@@ -129,7 +129,7 @@ type mode struct {
 // modeFor returns the read-only mode of a call in an account.
 func (s *Service) modeFor(ctx context.Context, a accounts.Account) mode {
 	acc, _ := s.access(ctx, a)
-	why := "read-only mode (--read-only, AWS_MCP_READ_ONLY) is on"
+	why := "read-only mode (" + s.cfg.setting("read-only") + ") is on"
 	if !s.cfg.ReadOnly && acc.ReadOnly {
 		why = "the access policy gives this caller read-only access to account " + a.ID
 	}

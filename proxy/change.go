@@ -135,7 +135,7 @@ func (s *Service) CanChange(ctx context.Context) bool {
 // change_id. Nothing is changed.
 func (s *Service) PlanChange(ctx context.Context, req ChangeRequest) (*Change, error) {
 	if !s.cfg.changesAllowed() {
-		return nil, fmt.Errorf("%w: changes are not enabled on this server (--allow-changes, AWS_MCP_ALLOW_CHANGES; never with --read-only)", ErrChangesRefused)
+		return nil, fmt.Errorf("%w: changes are not enabled on this server (%s; never in read-only mode, %s)", ErrChangesRefused, s.cfg.setting("allow-changes"), s.cfg.setting("read-only"))
 	}
 	if err := validateToolName(req.ToolName); err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ func TestPlanChangeRefusals(t *testing.T) {
 		want error
 		text string
 	}{
-		{"changes not enabled", Config{}, ChangeRequest{ToolName: RunScriptTool, Rollout: rollout.Defaults()}, ErrChangesRefused, "--allow-changes"},
+		{"changes not enabled", Config{}, ChangeRequest{ToolName: RunScriptTool, Rollout: rollout.Defaults()}, ErrChangesRefused, "allow-changes"},
 		{"read-only", Config{AllowChanges: true, ReadOnly: true}, ChangeRequest{ToolName: RunScriptTool, Rollout: rollout.Defaults()}, ErrChangesRefused, "read-only"},
 		{"a preview that writes", Config{AllowChanges: true}, ChangeRequest{ToolName: RunScriptTool, Rollout: rollout.Defaults(),
 			Preview: &Preview{ToolName: "aws___get_presigned_url"}}, ErrWriteRefused, "preview"},

@@ -52,6 +52,12 @@ type Config struct {
 	// NotKept says why answers are not kept when there is no result store
 	// (the Lambda bridge without a bucket).
 	NotKept string
+	// Settings names a setting (by its flag name, such as "timeout") the
+	// way the front door takes it, for texts that tell a user what to
+	// change: "--timeout" for the command line,
+	// "AWS_MCP_TIMEOUT" for the Lambda bridge. nil, or "", names it
+	// plainly ("the timeout setting").
+	Settings func(setting string) string
 	// CallerFanouts bounds the fan-outs one caller of a shared server runs
 	// at once (until every account has answered); more wait their turn
 	// within their reply deadline. 0 is no bound.
@@ -71,3 +77,13 @@ type Config struct {
 // changesAllowed reports whether change_all and apply_change are offered:
 // never in read-only mode.
 func (c Config) changesAllowed() bool { return c.AllowChanges && !c.ReadOnly }
+
+// setting names a setting for a text that tells a user what to change.
+func (c Config) setting(name string) string {
+	if c.Settings != nil {
+		if v := c.Settings(name); v != "" {
+			return v
+		}
+	}
+	return "the " + name + " setting"
+}

@@ -123,7 +123,7 @@ func classifyError(ctx context.Context, err error) string {
 
 // describeError renders a failed call's cause for the caller; elapsed is
 // how long the call ran.
-func describeError(ctx context.Context, err error, elapsed time.Duration) string {
+func (s *Service) describeError(ctx context.Context, err error, elapsed time.Duration) string {
 	var assume *auth.AssumeRoleError
 	if errors.As(err, &assume) {
 		msg := assume.Error()
@@ -134,7 +134,7 @@ func describeError(ctx context.Context, err error, elapsed time.Duration) string
 	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("timed out after %s (per-account timeout or the caller's deadline; raise --timeout if the account is just slow)", elapsed.Round(100*time.Millisecond))
+		return fmt.Sprintf("timed out after %s (per-account timeout or the caller's deadline; raise %s if the account is just slow)", elapsed.Round(100*time.Millisecond), s.cfg.setting("timeout"))
 	case ctx.Err() != nil:
 		return "cancelled before the account answered"
 	}

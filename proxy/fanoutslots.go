@@ -13,6 +13,8 @@ import (
 // queue never holds back another's.
 type fanoutSlots struct {
 	limit int // 0: no bound
+	// setting names the bound's setting in a refusal.
+	setting string
 
 	mu      sync.Mutex
 	callers map[string]*callerSlots
@@ -31,8 +33,8 @@ type slotWaiter struct {
 	given   bool
 }
 
-func newFanoutSlots(limit int) *fanoutSlots {
-	return &fanoutSlots{limit: limit, callers: map[string]*callerSlots{}}
+func newFanoutSlots(limit int, setting string) *fanoutSlots {
+	return &fanoutSlots{limit: limit, setting: setting, callers: map[string]*callerSlots{}}
 }
 
 // acquire returns once caller may run one more fan-out, with the release
@@ -73,8 +75,8 @@ func (f *fanoutSlots) acquire(ctx context.Context, caller string, due time.Time,
 	case <-w.granted:
 		return f.releaser(caller), nil
 	case <-expired:
-		err = fmt.Errorf("%w: this caller already runs %d fan-outs (at most %d at once) (--caller-fanouts) and none finished before the reply was due; call again once one has finished (get_result shows their progress)",
-			ErrTooManyFanouts, f.limit, f.limit)
+		err = fmt.Errorf("%w: this caller already runs %d fan-outs (at most %d at once, %s) and none finished before the reply was due; call again once one has finished (get_result shows their progress)",
+			ErrTooManyFanouts, f.limit, f.limit, f.setting)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}

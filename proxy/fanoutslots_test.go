@@ -12,7 +12,7 @@ import (
 // held back; a wait past its due time is refused naming the bound; a
 // cancelled wait leaves the queue and loses no slot.
 func TestFanoutSlotsQueue(t *testing.T) {
-	f := newFanoutSlots(2)
+	f := newFanoutSlots(2, "the caller-fanouts setting")
 	ctx := context.Background()
 	hold := func(caller string) func() {
 		t.Helper()
@@ -91,7 +91,7 @@ func TestFanoutSlotsQueue(t *testing.T) {
 
 // TestFanoutSlotsUnbounded: no bound, no wait.
 func TestFanoutSlotsUnbounded(t *testing.T) {
-	f := newFanoutSlots(0)
+	f := newFanoutSlots(0, "the caller-fanouts setting")
 	for range 10 {
 		if _, err := f.acquire(context.Background(), "alice", time.Now().Add(-time.Second), nil); err != nil {
 			t.Fatal(err)

@@ -30,7 +30,7 @@ func writeRefusal(tool string, args json.RawMessage, why string) string {
 }
 
 // guardSecrets refuses a fan-out of a secret-bearing read unless
-// --allow-secret-fanout is set.
+// AllowSecretFanout is set.
 func (s *Service) guardSecrets(tool string, args json.RawMessage) error {
 	if s.cfg.AllowSecretFanout || tool != CallAWSTool {
 		return nil
@@ -39,5 +39,5 @@ func (s *Service) guardSecrets(tool string, args json.RawMessage) error {
 	if !secret {
 		return nil
 	}
-	return fmt.Errorf("%w: query_all does not fan out %s: its answer is a secret, and one call would pull every selected account's secrets into the conversation; use query for one account, or set --allow-secret-fanout (AWS_MCP_ALLOW_SECRET_FANOUT=true)", ErrSecretRefused, op)
+	return fmt.Errorf("%w: query_all does not fan out %s: its answer is a secret, and one call would pull every selected account's secrets into the conversation; use query for one account, or set %s", ErrSecretRefused, op, s.cfg.setting("allow-secret-fanout"))
 }

@@ -174,7 +174,7 @@ func (s *Service) guardFanout(ctx context.Context, selected []accounts.Account, 
 		case CallerFrom(ctx) != nil:
 			return "query_all fans out only read-only tools unless the access policy allows write fan-out in every selected account; use query for one account"
 		}
-		return "query_all fans out only read-only tools; set --allow-write-fanout (AWS_MCP_ALLOW_WRITE_FANOUT=true) to lift this guard, or use query for one account"
+		return "query_all fans out only read-only tools; set " + s.cfg.setting("allow-write-fanout") + " to lift this guard, or use query for one account"
 	})
 }
 

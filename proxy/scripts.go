@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -26,6 +27,23 @@ const (
 	minTaskWait     = 100 * time.Millisecond
 	maxTaskWait     = 30 * time.Second
 )
+
+// taskPollsPerCore is how many task polls a second the process sends per
+// core at most, however many tasks wait: a poll costs the proxy about as
+// much CPU as any upstream call (signing, TLS, JSON), and 10,000 accounts'
+// scripts each polled every second as recommended kept two cores busy
+// with polls alone, while the polls waited for CPU in memory (10,000 ×
+// 12 s scripts peaked at 526 MB; BENCHMARKS.md). With more tasks waiting
+// than the budget, each waits its turn longer than recommended: never
+// less.
+const taskPollsPerCore = 2000
+
+// pollSpacing is the least wait between two polls of one task with
+// waiting tasks in all: the poll budget shared among them.
+func pollSpacing(waiting int64) time.Duration {
+	perSecond := taskPollsPerCore * runtime.GOMAXPROCS(0)
+	return time.Duration(float64(waiting) / float64(perSecond) * float64(time.Second))
+}
 
 // taskState is what a task answer says. AWS documents aws___get_tasks'
 // arguments, not its answer: a finished task may carry the script's
@@ -114,9 +132,11 @@ func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region 
 	if st == nil || !working(st.Status) || st.TaskID == "" {
 		return data, st, nil
 	}
+	waiting := s.polling.Add(1)
+	defer s.polling.Add(-1)
 	id, wait := st.TaskID, taskWait(st.WaitSecs, defaultTaskWait)
 	for i := 1; ; i++ {
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(max(wait, pollSpacing(waiting)))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -136,7 +156,7 @@ func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region 
 			s.unreadableTask(answer)
 			return nil, nil, fmt.Errorf("poll task %s: %w", id, err)
 		}
-		wait = taskWait(wait2, wait)
+		wait, waiting = taskWait(wait2, wait), s.polling.Load()
 		status := strings.ToLower(task.Status)
 		s.log.Debug("polled a script task", "account", target.AccountID, "task", id, "iteration", i, "status", status)
 		switch {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -472,4 +473,21 @@ func wholeAnswers(a *results.Answer) string {
 		b.WriteString(e.Error)
 	}
 	return b.String()
+}
+
+// TestPollSpacing: however many tasks wait, the process polls at most
+// taskPollsPerCore a second per core; a task waits at least its share.
+func TestPollSpacing(t *testing.T) {
+	t.Parallel()
+	perSecond := int64(taskPollsPerCore * runtime.GOMAXPROCS(0))
+	for waiting, want := range map[int64]time.Duration{
+		0:             0,
+		perSecond / 2: time.Second / 2,
+		perSecond:     time.Second,
+		3 * perSecond: 3 * time.Second,
+	} {
+		if got := pollSpacing(waiting); got != want {
+			t.Errorf("pollSpacing(%d) = %s, want %s", waiting, got, want)
+		}
+	}
 }

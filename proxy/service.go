@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,7 +49,9 @@ type Service struct {
 	log   *slog.Logger
 	// taskShapeOnce logs an unreadable get_tasks answer once.
 	taskShapeOnce sync.Once
-	tools         toolCache
+	// polling counts the scripts' tasks being polled (the poll budget).
+	polling atomic.Int64
+	tools   toolCache
 	// store keeps answers for get_result; nil keeps none.
 	store results.Store
 	// tasks runs query_all as an MCP task (set by NewServer).
@@ -87,7 +90,7 @@ func New(cfg Config, dir *accounts.Directory, creds Credentials, pool *upstream.
 		log = slog.Default()
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop, fanouts: newFanoutSlots(cfg.CallerFanouts),
+	return &Service{cfg: cfg, dir: dir, creds: creds, pool: pool, log: log, life: life, stop: stop, fanouts: newFanoutSlots(cfg.CallerFanouts, cfg.setting("caller-fanouts")),
 		changes: plans.New[*Change](plans.DefaultTTL)}
 }
 
@@ -250,19 +253,19 @@ func (s *Service) call(ctx context.Context, acct accounts.Account, region string
 	switch {
 	case acct.Profile != "" && iamBounded(c.tool) && !policy.none() && !c.readOnly:
 		err = fmt.Errorf("%w: account %s signs with the credentials of profile %q, which cannot carry the session policy that keeps %s %s; query it with query%s, or configure it as a role account",
-			ErrNoSessionPolicy, acct.ID, acct.Profile, c.tool, boundWhat(policy), unlessWrite(c.kind.fanout()))
+			ErrNoSessionPolicy, acct.ID, acct.Profile, c.tool, boundWhat(policy), s.unlessWrite(c.kind.fanout()))
 	case acct.SSORole != "" && policy.ReadOnly && !acct.SSOReadOnly && !c.readOnly:
 		// Credentials of a permission set carry no session policy: what
 		// keeps the call read-only is the permission set itself.
-		err = fmt.Errorf("%w: account %s signs with its IAM Identity Center role %s, which cannot carry a session policy and is not declared read-only (--sso-read-only-roles), so %s could write there; put a read-only permission set first in --sso-role (e.g. ReadOnlyAccess), or allow write fan-out (--allow-write-fanout)",
-			ErrNoSessionPolicy, acct.ID, acct.SSORole, c.tool)
+		err = fmt.Errorf("%w: account %s signs with its IAM Identity Center role %s, which cannot carry a session policy and is not declared read-only (%s), so %s could write there; put a read-only permission set first in %s (e.g. ReadOnlyAccess), or allow write fan-out (%s)",
+			ErrNoSessionPolicy, acct.ID, acct.SSORole, s.cfg.setting("sso-read-only-roles"), c.tool, s.cfg.setting("sso-role"), s.cfg.setting("allow-write-fanout"))
 	default:
 		data, script, err = s.callUpstream(ctx, acct, region, c, policy)
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	switch {
 	case err != nil:
-		res.Status, res.ErrorCode, res.Error = StatusError, classifyError(ctx, err), describeError(ctx, err, time.Since(start))
+		res.Status, res.ErrorCode, res.Error = StatusError, classifyError(ctx, err), s.describeError(ctx, err, time.Since(start))
 	default:
 		res.Data = data
 		if code, text, failed := scriptOutcome(script, data); failed {
@@ -284,9 +287,9 @@ func boundWhat(p SessionPolicy) string {
 	return "secret-free"
 }
 
-func unlessWrite(fanout bool) string {
+func (s *Service) unlessWrite(fanout bool) string {
 	if fanout {
-		return " (with --allow-write-fanout and --allow-secret-fanout a fan-out needs no session policy)"
+		return " (with " + s.cfg.setting("allow-write-fanout") + " and " + s.cfg.setting("allow-secret-fanout") + " a fan-out needs no session policy)"
 	}
 	return ""
 }

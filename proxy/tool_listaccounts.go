@@ -156,7 +156,7 @@ func (s *Service) ListAccounts(ctx context.Context, sel accounts.Selector) (*Acc
 	}
 	l := &AccountList{Accounts: all, Count: len(all), Warnings: warnings, Summary: summarize(all)}
 	l.Summary.Listed = len(all)
-	if w := delegatedUnknown(all); w != "" {
+	if w := s.delegatedUnknown(all); w != "" {
 		l.Warnings = append(l.Warnings, w)
 	}
 	l.Summary.Text = l.summaryText()
@@ -288,13 +288,13 @@ func mostCommon(counts map[string]int, n int) (map[string]int, int) {
 
 // delegatedUnknown says why no delegated administrator is named where a
 // source cannot know them (an IAM Identity Center portal names none).
-func delegatedUnknown(all []accounts.Account) string {
+func (s *Service) delegatedUnknown(all []accounts.Account) string {
 	if !slices.ContainsFunc(all, func(a accounts.Account) bool { return a.Source == accounts.SourceSSO }) ||
 		slices.ContainsFunc(all, func(a accounts.Account) bool { return len(a.DelegatedAdminFor) > 0 }) {
 		return ""
 	}
 	return "IAM Identity Center does not say which accounts are the organization's delegated administrators (Security Hub, GuardDuty, " +
-		"AWS Config, ...): the AWS Organizations source (--org, from the management account) does."
+		"AWS Config, ...): the AWS Organizations source (" + s.cfg.setting("org") + ", from the management account) does."
 }
 
 // listAccounts lists the accounts, turning failed sources into warnings.

@@ -116,7 +116,7 @@ func (s *Service) budgetArg(args Args) (int, error) {
 	case n < results.MinBudget:
 		return 0, fmt.Errorf("max_bytes %d is below the smallest budget, %d", n, results.MinBudget)
 	case n > int64(s.cfg.ResultBudgetMax):
-		return 0, fmt.Errorf("max_bytes %d is over the ceiling of %d bytes (--result-budget-max); use get_result to page through larger answers", n, s.cfg.ResultBudgetMax)
+		return 0, fmt.Errorf("max_bytes %d is over the ceiling of %d bytes (%s); use get_result to page through larger answers", n, s.cfg.ResultBudgetMax, s.cfg.setting("result-budget-max"))
 	}
 	return int(n), nil
 }

@@ -19,7 +19,7 @@ const queryAllSchema = `{"type": "object", "properties": {
 		"region": {"type": "string", "description": "Target AWS region for every account (default: each account's default)."},
 		"regions": {"type": "array", "items": {"type": "string"}, "description": "Several target regions: the tool runs once per account and region."},` + selectorProperties + `,` +
 	jmespathProperty + `,` + budgetProperty + `,
-		"reply_within_s": {"type": "number", "description": "Seconds to wait before answering with the accounts that have finished (default: the server's --reply-within, 45); the others stay pending in the background. 0 waits for every account (as the Lambda bridge always does)."}
+		"reply_within_s": {"type": "number", "description": "Seconds to wait before answering with the accounts that have finished (default: the server's reply deadline, 45 unless its operator set another); the others stay pending in the background. 0 waits for every account (as the Lambda bridge always does)."}
 	}, "required": ["tool_name"], "additionalProperties": false}`
 
 var queryAllArgs = schemaArgs(queryAllSchema)

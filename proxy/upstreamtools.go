@@ -93,11 +93,11 @@ func (s *Service) fetchTools(ctx context.Context, a accounts.Account, p SessionP
 	defer cancel()
 	target, _, err := s.credentials(ctx, a, p)
 	if err != nil {
-		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
+		return nil, fmt.Errorf("account %s: %s", a.ID, s.describeError(ctx, err, time.Since(start)))
 	}
 	tools, err := s.pool.ListTools(upstream.WithTenant(ctx, ownerOf(ctx)), target)
 	if err != nil {
-		return nil, fmt.Errorf("account %s: %s", a.ID, describeError(ctx, err, time.Since(start)))
+		return nil, fmt.Errorf("account %s: %s", a.ID, s.describeError(ctx, err, time.Since(start)))
 	}
 	return tools, nil
 }

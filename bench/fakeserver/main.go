@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/centralops/aws-mcp-multi-account/bench"
+	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
 )
 
 func main() {
@@ -29,11 +30,14 @@ func main() {
 	useTLS := flag.Bool("tls", false, "serve over TLS with HTTP/2, as the real endpoints do")
 	ramp := flag.Duration("ramp", 0, "accounts' latencies rise by this much in even steps, the last -tail accounts all at the top (a fan-out whose last several accounts finish within the same millisecond)")
 	tail := flag.Int("tail", 8, "with -ramp: accounts that answer together at the end")
+	taskAfter := flag.Duration("task-after", fakeaws.DefaultTaskAfter, "a script running longer answers with a task to poll; a shorter one is held until it ends")
+	taskWait := flag.Float64("task-wait", fakeaws.DefaultTaskWait, "recommended_wait_seconds of task answers")
 	flag.Parse()
 
 	fakes := bench.StartInProcess(bench.FakeOptions{Accounts: *accts, Org: *org, Payload: *payload})
 	defer fakes.Close()
 	fakes.SetLatency(*latency)
+	fakes.Stack.MCP.SetScriptTasks(*taskAfter, *taskWait)
 	if *ramp > 0 {
 		members := fakes.Accounts()
 		steps := max(1, len(members)-*tail)

@@ -289,8 +289,8 @@ func (c *Config) Validate() error {
 	if c.ReplyWithin < 0 {
 		return fmt.Errorf("reply-within %s: want zero or more", c.ReplyWithin)
 	}
-	if c.MaxInFlight < 1 || c.MaxInFlight > 100000 {
-		return fmt.Errorf("max-in-flight %d: want 1 to 100000", c.MaxInFlight)
+	if c.MaxInFlight < 0 || c.MaxInFlight > 100000 {
+		return fmt.Errorf("max-in-flight %d: want 0 (automatic) to 100000", c.MaxInFlight)
 	}
 	if c.MaxConcurrency > 4096 {
 		return fmt.Errorf("max-concurrency %d: want at most 4096", c.MaxConcurrency)

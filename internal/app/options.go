@@ -67,8 +67,8 @@ var options = []option{
 		"SigV4 region of the endpoint (default: from the aws-mcp.<region>.api.aws host, else --region)"),
 	intOpt("concurrency", env("AWS_MCP_CONCURRENCY"), proxy.DefaultConcurrency, func(c *Config) *int { return &c.Concurrency },
 		"accounts (and regions) queried at once by query_all; 0, the default, is automatic: every target at once, held back by each account's quota pacing and --max-in-flight (env AWS_MCP_CONCURRENCY)"),
-	intOpt("max-in-flight", env("AWS_MCP_MAX_IN_FLIGHT"), upstream.DefaultMaxInFlight, func(c *Config) *int { return &c.MaxInFlight },
-		"upstream calls in flight in the whole process, shared fairly among a team server's callers (env AWS_MCP_MAX_IN_FLIGHT)"),
+	intOpt("max-in-flight", env("AWS_MCP_MAX_IN_FLIGHT"), 0, func(c *Config) *int { return &c.MaxInFlight },
+		"upstream calls in flight in the whole process, shared fairly among a team server's callers; 0, the default, sizes it from memory: 5,120 (180 MiB at 36 KiB a call), or half of GOMEMLIMIT when set (env AWS_MCP_MAX_IN_FLIGHT)"),
 	durationOpt("timeout", env("AWS_MCP_TIMEOUT"), proxy.DefaultTimeout, func(c *Config) *time.Duration { return &c.Timeout },
 		"per-account call timeout (env AWS_MCP_TIMEOUT)"),
 	stringOpt("profile", env("AWS_PROFILE"), "", func(c *Config) *string { return &c.Profile },
@@ -309,4 +309,25 @@ func parseEnv[T any](e *envReader, vars []string, def T, parse func(string) (T, 
 		e.err = fmt.Errorf("%s=%q: %w", name, v, err)
 	}
 	return out
+}
+
+// settingNames names a setting (by its flag name) as the user sets it:
+// "--timeout" (-h gives its variable), or with envOnly "AWS_MCP_TIMEOUT";
+// "" for a name that is not a setting.
+func settingNames(envOnly bool) func(string) string {
+	return func(name string) string {
+		for _, o := range options {
+			if o.flag != name {
+				continue
+			}
+			switch {
+			case !envOnly:
+				return "--" + o.flag
+			case len(o.env) > 0:
+				return o.env[0]
+			}
+			return ""
+		}
+		return ""
+	}
 }

@@ -195,3 +195,31 @@ func TestUnfilledBundlePlaceholdersAreUnset(t *testing.T) {
 		t.Errorf("accounts file %q, sso session %q, role %q", cfg.AccountsFile, cfg.SSOSession, cfg.RoleName)
 	}
 }
+
+// TestSettingNames: the proxy names a setting by its flag name, and the
+// front door says how the user sets it: flag and variable on the command
+// line (-h gives its variable), the variable in the Lambda bridge. Every name the proxy
+// asks for is a setting in both.
+func TestSettingNames(t *testing.T) {
+	t.Parallel()
+	cli, lambda := settingNames(false), settingNames(true)
+	for _, c := range []struct{ name, cli, lambda string }{
+		{"timeout", "--timeout", "AWS_MCP_TIMEOUT"},
+		{"session-name", "--session-name", ""},
+		{"no-such-setting", "", ""},
+	} {
+		if got := cli(c.name); got != c.cli {
+			t.Errorf("command line %q: %q, want %q", c.name, got, c.cli)
+		}
+		if got := lambda(c.name); got != c.lambda {
+			t.Errorf("Lambda %q: %q, want %q", c.name, got, c.lambda)
+		}
+	}
+	// The names proxy's texts ask for (grep 'setting("' proxy).
+	for _, name := range []string{"read-only", "allow-changes", "allow-secret-fanout", "allow-write-fanout",
+		"result-budget-max", "timeout", "caller-fanouts", "sso-read-only-roles", "sso-role", "org"} {
+		if cli(name) == "" || lambda(name) == "" {
+			t.Errorf("%q: %q on the command line, %q in Lambda; want both", name, cli(name), lambda(name))
+		}
+	}
+}

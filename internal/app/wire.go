@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
@@ -64,6 +65,10 @@ type Wiring struct {
 	// SSOEndpoint points the IAM Identity Center portal's and SSO OIDC's
 	// clients at a fake (the demo).
 	SSOEndpoint string
+	// EnvOnly says the settings come from the environment alone (the
+	// Lambda bridge, the Gateway's tool schema): texts name a setting by
+	// its environment variable, not its flag.
+	EnvOnly bool
 	// UpstreamTransport, when set, carries the upstream requests instead
 	// of a transport sized from the configuration (benchmarks count its
 	// connections and close its idle ones).
@@ -147,8 +152,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, w Wiring) (*App, e
 		Endpoint:           cfg.Endpoint,
 		SigningRegion:      cfg.UpstreamSigningRegion(),
 		MaxResponseBytes:   cfg.MaxResponseBytes,
-		Transport:          upstreamTransport(cfg, w),
-		MaxInFlight:        max(cfg.MaxInFlight, cfg.Concurrency),
+		Transport:          upstreamTransport(cfg, base, w),
+		MaxInFlight:        max(cfg.maxInFlight(), cfg.Concurrency),
 		AccountRPS:         cfg.AccountRPS,
 		AccountConcurrency: cfg.AccountConcurrency,
 		Logger:             log,
@@ -289,14 +294,37 @@ func sizedHTTPClient(c aws.HTTPClient, concurrency int) aws.HTTPClient {
 	})
 }
 
-// upstreamTransport is the Wiring's, or one sized for the fan-out bound.
-func upstreamTransport(cfg Config, w Wiring) *http.Transport {
+// upstreamTransport is the Wiring's, or one sized for the fan-out bound
+// that trusts what the SDK's clients trust: a custom CA bundle
+// (AWS_CA_BUNDLE or a profile's ca_bundle, as the SDK resolved it into
+// base) replaces the system roots for the upstream too, so one setting
+// serves a TLS-inspecting proxy (and a benchmark's TLS fake) for STS and
+// the AWS MCP Server alike.
+func upstreamTransport(cfg Config, base aws.Config, w Wiring) *http.Transport {
 	if w.UpstreamTransport != nil {
 		return w.UpstreamTransport
 	}
 	// Idle connections kept per host: enough for a wide fan-out's next
 	// round without a new handshake each (HTTP/2 needs few).
-	return upstream.NewTransport(min(max(cfg.Concurrency, cfg.MaxConcurrency, 64), 1024))
+	t := upstream.NewTransport(min(max(cfg.Concurrency, cfg.MaxConcurrency, 64), 1024))
+	if roots := customRoots(base.HTTPClient); roots != nil {
+		t.TLSClientConfig.RootCAs = roots
+	}
+	return t
+}
+
+// customRoots returns the certificate pool an SDK HTTP client was given
+// (config.resolveCustomCABundle sets it on the BuildableClient's
+// transport), or nil when it trusts the system roots.
+func customRoots(c aws.HTTPClient) *x509.CertPool {
+	bc, ok := c.(*awshttp.BuildableClient)
+	if !ok || bc == nil {
+		return nil
+	}
+	if tls := bc.GetTransport().TLSClientConfig; tls != nil {
+		return tls.RootCAs
+	}
+	return nil
 }
 
 // LocalUser names the person running the proxy, for RoleSessionName
@@ -370,6 +398,7 @@ func ServiceConfig(cfg Config, w Wiring) proxy.Config {
 		ResultBudget:    int(cfg.ResultBudget),
 		ResultBudgetMax: int(cfg.ResultBudgetMax),
 		ReplyWithin:     cfg.ReplyWithin,
+		Settings:        settingNames(w.EnvOnly),
 	}
 	if w.KeepNone != "" && cfg.ResultsBucket == "" {
 		c.NotKept = w.KeepNone

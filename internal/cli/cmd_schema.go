@@ -19,7 +19,7 @@ func gatewaySchemaCmd(_ context.Context, args []string, env cliEnv) error {
 	if err := app.ParseFlags(fs, args, envErr); err != nil {
 		return err
 	}
-	tools, err := proxy.GatewayTools(proxy.ToolDefinitions(app.ServiceConfig(cfg, app.Wiring{})))
+	tools, err := proxy.GatewayTools(proxy.ToolDefinitions(app.ServiceConfig(cfg, app.Wiring{EnvOnly: true})))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
 package guard
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"sync"
+)
 
 type policyStatement struct {
 	Sid      string `json:"Sid"`
@@ -30,22 +33,31 @@ func denySecrets() policyStatement {
 // policy beside it allows the rest. Session policies combine as IAM
 // evaluates policies: an action must be allowed by one of them and denied
 // by none (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session).
-func SecretDenyPolicy() string { return policyDocument(denySecrets()) }
+// The document is built once: every account's cached credentials keep
+// the string they were assumed with, and 10,000 accounts would otherwise
+// keep 10,000 copies of it.
+func SecretDenyPolicy() string { return secretDenyPolicy() }
+
+var secretDenyPolicy = sync.OnceValue(func() string { return policyDocument(denySecrets()) })
 
 // AllButSecretsPolicy is the inline session policy of a write fan-out
 // session (--allow-write-fanout): it allows what the role allows and
 // denies the secret-bearing reads. Alone, a deny-only session policy would
 // allow nothing.
-func AllButSecretsPolicy() string {
+func AllButSecretsPolicy() string { return allButSecretsPolicy() }
+
+var allButSecretsPolicy = sync.OnceValue(func() string {
 	return policyDocument(
 		policyStatement{Sid: "RolePermissions", Effect: "Allow", Action: "*", Resource: "*"},
 		denySecrets())
-}
+})
 
 // SecretAllowPolicy is the inline session policy of a read-only fan-out
 // session with --allow-secret-fanout: the managed read-only policy beside
 // it allows the reads, and this allows the secret-bearing ones too
 // (ReadOnlyAccess itself does not grant secretsmanager:GetSecretValue).
-func SecretAllowPolicy() string {
+func SecretAllowPolicy() string { return secretAllowPolicy() }
+
+var secretAllowPolicy = sync.OnceValue(func() string {
 	return policyDocument(policyStatement{Sid: "SecretReadsInFanOut", Effect: "Allow", Action: SecretActions(), Resource: "*"})
-}
+})

@@ -246,7 +246,7 @@ func newLayout(a *Answer, opts RenderOptions) *layout {
 
 // notKeptMessage is what a reply of a stored result says of a successful
 // answer whose data the store could not keep.
-const notKeptMessage = "the answer was not kept: the result store was full (--result-store-bytes); run the query again, narrower, to read it"
+const notKeptMessage = "the answer was not kept: the result store was full (the result-store-bytes setting); run the query again, narrower, to read it"
 
 // normalizeError is the grouping key of a failure: the message with the
 // account id, durations and clock times taken out.
@@ -524,7 +524,7 @@ func (l *layout) note(r *Reply) string {
 			parts = append(parts, fmt.Sprintf("They cannot be read later (%s): narrow the call with a jmespath (e.g. %q), or the accounts, tags and ou selectors.", why, hint))
 		}
 		if unkept > 0 {
-			parts = append(parts, fmt.Sprintf("%d of them did not fit the result store (--result-store-bytes) and cannot be read later (error_code %s).", unkept, CodeNotKept))
+			parts = append(parts, fmt.Sprintf("%d of them did not fit the result store (the result-store-bytes setting) and cannot be read later (error_code %s).", unkept, CodeNotKept))
 		}
 		if l.opts.BudgetMax > l.opts.Budget {
 			parts = append(parts, fmt.Sprintf("max_bytes (up to %s) asks for a larger answer.", Size(l.opts.BudgetMax)))

@@ -96,7 +96,7 @@ func (e *LookupError) Error() string {
 func (e *LookupError) Unwrap() error { return ErrNotFound }
 
 // ErrNotKept is returned for an entry whose data the store could not keep.
-var ErrNotKept = errors.New("the answer was not kept: it did not fit the result store (--result-store-bytes); run the query again, narrower")
+var ErrNotKept = errors.New("the answer was not kept: it did not fit the result store (the result-store-bytes setting); run the query again, narrower")
 
 // NewID returns a new result id: "r-" and 20 random base32 characters.
 func NewID() string {

@@ -29,12 +29,6 @@ import (
 // DefaultEndpoint is the managed AWS MCP Server.
 const DefaultEndpoint = "https://aws-mcp.us-east-1.api.aws/mcp"
 
-// DefaultMaxInFlight bounds the upstream calls of a process: wide enough
-// that 1,000 accounts' scripts of 10-15 s run in one round (the quotas are
-// per account), bounded for memory and file descriptors
-// (BenchmarkWideScripts: 1,000 calls in flight peak under 250 MB).
-const DefaultMaxInFlight = 2048
-
 // EndpointRegions are the Regions the AWS MCP Server has an endpoint in
 // (since 2026-10-02; https://docs.aws.amazon.com/general/latest/gr/aws-mcp.html).
 // The target Region of a call is independent of the endpoint's.

@@ -58,6 +58,10 @@ type Results struct {
 	// Wide is 10,000 accounts at concurrency 64 with the same-run floor
 	// (full reports only).
 	Wide *bench.FanoutResult `json:"wide,omitempty"`
+	// Scripts are 10,000 accounts of 12-second scripts through the stdio
+	// binary, InFlight the memory of calls in flight (full reports only).
+	Scripts  []*bench.WideScriptsResult `json:"scripts,omitempty"`
+	InFlight []*bench.InFlightResult    `json:"in_flight,omitempty"`
 }
 
 // Large is query_all over accounts whose answers are Payload bytes of text.
@@ -91,12 +95,14 @@ func main() {
 	flag.IntVar(&o.warm, "warm", 1, "scenario fanout: warm runs after the cold one")
 	flag.StringVar(&o.mode, "mode", "service", "scenario overhead: service, direct or stdio")
 	flag.IntVar(&o.calls, "calls", 2000, "scenario overhead: timed calls")
-	flag.BoolVar(&o.tls, "tls", false, "scenario fanout: fakes over TLS with HTTP/2")
-	flag.BoolVar(&o.floor, "floor", false, "scenario fanout: add the same-run floor (minimal direct clients, no proxy)")
+	flag.BoolVar(&o.tls, "tls", false, "scenario fanout, scripts: fakes over TLS with HTTP/2")
+	flag.BoolVar(&o.floor, "floor", false, "scenario fanout, scripts: add the same-run floor (minimal direct clients, no proxy)")
 	flag.IntVar(&o.stsIdle, "sts-idle", 0, "scenario fanout: STS MaxIdleConnsPerHost (0: sized for the concurrency, as app.Build does; 10: the SDK default)")
 	flag.IntVar(&o.payload, "payload", 0, "scenario fanout, stdio, tool, lambda: bytes of every upstream answer's text (0: small answers)")
-	flag.StringVar(&o.env, "env", "", "scenario stdio, lambda: extra environment of the server, space-separated")
+	flag.StringVar(&o.env, "env", "", "scenario stdio, lambda, scripts: extra environment of the server, space-separated")
 	flag.DurationVar(&o.latency, "latency", Latency, "scenario lambda: upstream latency")
+	flag.DurationVar(&o.script, "script", 12*time.Second, "scenario scripts: how long every account's script runs")
+	flag.DurationVar(&o.taskAfter, "task-after", 0, "scenario scripts: scripts longer than this answer with a task to poll, shorter ones are held (0: the fake's default, 1 s)")
 	flag.BoolVar(&o.bucket, "bucket", false, "scenario lambda: keep results in a fake S3 bucket")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "scenario fanout: write cold/warm CPU and alloc profiles here")
 	flag.StringVar(&o.binDir, "bin", "", "internal: directory of the built binaries")
@@ -164,7 +170,7 @@ type options struct {
 	scenario, mode, profileDir, binDir, env string
 	n, c, warm, calls, payload, stsIdle     int
 	tls, bucket, floor                      bool
-	latency                                 time.Duration
+	latency, script, taskAfter              time.Duration
 }
 
 // child runs one scenario in a fresh process and decodes its JSON into v.

@@ -27,6 +27,7 @@ func render(w io.Writer, r, before *Results, findings string) {
 	renderFanout(p, r)
 	renderTLS(p, r)
 	renderLarge(p, r)
+	renderWide(p, r)
 	renderAnswers(p, r)
 	renderOverhead(p, r)
 	renderProcess(p, r)

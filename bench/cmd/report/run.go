@@ -90,6 +90,9 @@ func runAll(ctx context.Context, quick bool) (*Results, error) {
 		if err := child(dir, res.Wide, "-scenario", "fanout", "-n", "10000", "-c", "64", "-warm", "1", "-floor"); err != nil {
 			return nil, err
 		}
+		if err := wideRuns(dir, res); err != nil {
+			return nil, err
+		}
 	}
 	if err := processLevel(ctx, bins, repeats, res); err != nil {
 		return nil, err

@@ -40,6 +40,14 @@ func runScenario(ctx context.Context, o options) error {
 		out, err = bench.MeasureLambda(ctx, bins.Bootstrap, o.n, o.latency, o.payload, o.bucket, strings.Fields(o.env)...)
 	case "tool":
 		out, err = toolLayer(ctx, bins, o)
+	case "inflight":
+		out, err = withFakes(bins, bench.FakeOptions{Accounts: o.n, TLS: o.tls}, func(f bench.Fakes) (any, error) {
+			return bench.MeasureInFlight(ctx, f, o.profileDir)
+		})
+	case "scripts":
+		out, err = withFakes(bins, bench.FakeOptions{Accounts: o.n, TLS: o.tls, TaskAfter: o.taskAfter}, func(f bench.Fakes) (any, error) {
+			return bench.MeasureWideScripts(ctx, bins.Server, f, o.script, o.taskAfter > o.script, o.floor, strings.Fields(o.env)...)
+		})
 	default:
 		err = fmt.Errorf("unknown scenario %q", o.scenario)
 	}

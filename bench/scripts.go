@@ -36,8 +36,11 @@ type WideScriptsResult struct {
 	WarmS        float64 `json:"warm_s"`
 	AnsweredCold int     `json:"answered_cold"`
 	AnsweredWarm int     `json:"answered_warm"`
-	// PeakRSSMiB is the server's VmHWM after both runs.
+	// PeakRSSMiB is the server's VmHWM after both runs; PeakAt says when
+	// its sampled RSS (every 250 ms) peaked: "cold" or "warm" and the
+	// seconds into that run.
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	PeakAt     string  `json:"peak_at,omitempty"`
 	// FloorColdS and FloorWarmS are the same fan-out sent to the same fake
 	// by minimal hand-written clients, every account at once: what the
 	// fakes and this machine allow, the floor under the proxy's walls.
@@ -81,13 +84,40 @@ func MeasureWideScripts(ctx context.Context, binary string, fakes Fakes, script 
 	}
 	defer srv.Close()
 	args := Script(ScriptCode(script))
+	var peak struct {
+		sync.Mutex
+		rss uint64
+		at  string
+	}
 	for i, out := range []struct {
 		wall     *float64
 		answered *int
 	}{{&res.ColdS, &res.AnsweredCold}, {&res.WarmS, &res.AnsweredWarm}} {
 		start := time.Now()
+		stop := make(chan struct{})
+		var sampled sync.WaitGroup
+		sampled.Go(func() {
+			tick := time.NewTicker(250 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				if rss, _, err := ProcStatus(srv.Pid()); err == nil {
+					peak.Lock()
+					if rss > peak.rss {
+						peak.rss, peak.at = rss, fmt.Sprintf("%s at %.1f s", [2]string{"cold", "warm"}[i], time.Since(start).Seconds())
+					}
+					peak.Unlock()
+				}
+			}
+		})
 		r, err := srv.Call(ctx, "query_all", args)
 		*out.wall = time.Since(start).Seconds()
+		close(stop)
+		sampled.Wait()
 		if err != nil {
 			return nil, fmt.Errorf("run %d: %w", i+1, err)
 		}
@@ -106,6 +136,7 @@ func MeasureWideScripts(ctx context.Context, binary string, fakes Fakes, script 
 	if _, hwm, err := ProcStatus(srv.Pid()); err == nil {
 		res.PeakRSSMiB = MiB(hwm)
 	}
+	res.PeakAt = peak.at
 	srv.Close()
 	if floor {
 		if res.FloorColdS, res.FloorWarmS, err = scriptFloor(ctx, fakes, script); err != nil {

@@ -50,11 +50,11 @@ func renderWide(p printer, r *Results) {
 		p("")
 		p("`report -scenario scripts -n 10000 -script 12s -floor`: the stdio binary at its default settings (the accounts in a file, the fakes' certificate in AWS_CA_BUNDLE), one query_all of `aws___run_script` sleeping 12 s on every account, cold (10,000 AssumeRole and sessions) and warm right after, then the same-run floor: minimal hand-written clients sending the same signed calls to the same fake process, every account at once (AssumeRole 64 at a time), polling as recommended. *task*: the fake answers a script longer than 1 s with a task polled through `aws___get_tasks` (recommended wait 1 s), as the AWS MCP Server documents for long scripts; *held*: the fake holds every call for the whole script (`-task-after 60s`), each call in flight for 12 s. Targets: every account answered in the first reply, warm ≤ 24 s, cold ≤ 45 s, peak RSS ≤ 400 MB.")
 		p("")
-		p("| upstream | transport | cold s | warm s | answered cold / warm | peak RSS MiB | floor cold s | floor warm s | upstream tool calls | most served at once |")
+		p("| upstream | transport | cold s | warm s | answered cold / warm | peak RSS MiB (when) | floor cold s | floor warm s | upstream tool calls | most served at once |")
 		p("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
 		for _, s := range r.Scripts {
-			p("| %s | %s | %.1f | %.1f | %d / %d of %d | %.0f | %.1f | %.1f | %d | %d |", heldName(s), transportName(s.TLS), s.ColdS, s.WarmS,
-				s.AnsweredCold, s.AnsweredWarm, s.N, s.PeakRSSMiB, s.FloorColdS, s.FloorWarmS, s.Fake.ToolCalls, s.Fake.MaxInflight)
+			p("| %s | %s | %.1f | %.1f | %d / %d of %d | %.0f (%s) | %.1f | %.1f | %d | %d |", heldName(s), transportName(s.TLS), s.ColdS, s.WarmS,
+				s.AnsweredCold, s.AnsweredWarm, s.N, s.PeakRSSMiB, s.PeakAt, s.FloorColdS, s.FloorWarmS, s.Fake.ToolCalls, s.Fake.MaxInflight)
 		}
 		p("")
 	}

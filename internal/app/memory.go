@@ -27,9 +27,10 @@ const (
 	// memoryPerSession: what an account keeps between calls (credentials,
 	// its MCP session and HTTP client, its pacer): 10-11 KiB.
 	memoryPerSession = 12 << 10
-	// memoryFloor is the least soft limit apart from the answers kept:
-	// below it the collector runs at its own pace (GOGC), above it the
-	// limit follows the calls in flight and the sessions.
+	// memoryFloor is the least soft limit apart from the answers kept
+	// (lower when the result store's cap and the headroom are): below it
+	// the collector runs at its own pace (GOGC), above it the limit
+	// follows the calls in flight and the sessions.
 	memoryFloor = 384 << 20
 	// memoryStep is how many calls in flight the limit moves by at once.
 	memoryStep = 64
@@ -63,8 +64,9 @@ func (c Config) maxInFlight() int {
 
 // BoundMemory gives a serving process a soft memory limit (the Go
 // runtime's) that follows what it holds, unless GOMEMLIMIT sets one: the
-// answers in its in-memory result store, and the larger of memoryFloor
-// and the headroom with an allowance for every account's session and
+// answers in its in-memory result store, and the larger of a floor
+// (memoryFloor, or the store's cap and the headroom when less) and the
+// headroom with an allowance for every account's session and
 // every upstream call in flight (in steps of memoryStep calls). Without a
 // limit, the garbage of a wide fan-out lets the heap grow to twice what is
 // live (GOGC) before it is collected: 10,000 accounts of 12-second scripts
@@ -77,8 +79,9 @@ func BoundMemory(a *App) {
 	if !inMemory || a.Config.env("GOMEMLIMIT") != "" || a.memory == nil {
 		return
 	}
-	a.memory.bound(memoryHeadroom, func() int64 { return store.Bytes() }, a.Pool.SessionsOpened)
-	a.Log.Debug("soft memory limit", "floor", memoryFloor, "per_call_in_flight", memoryPerCall,
+	floor := min(memoryFloor, a.Config.ResultStoreBytes+memoryHeadroom)
+	a.memory.bound(memoryHeadroom, floor, func() int64 { return store.Bytes() }, a.Pool.SessionsOpened)
+	a.Log.Debug("soft memory limit", "floor", floor, "per_call_in_flight", memoryPerCall,
 		"per_session", memoryPerSession, "result_store_bytes", a.Config.ResultStoreBytes)
 }
 
@@ -87,6 +90,7 @@ func BoundMemory(a *App) {
 type memoryLimit struct {
 	calls atomic.Int64
 	base  atomic.Int64 // 0: no limit set
+	floor int64        // set once by bound
 	step  atomic.Int64 // the step of calls the limit was last set for
 	// kept and sessions report the answers kept (bytes) and the sessions
 	// opened; set once by bound, read again as the calls in flight move.
@@ -95,11 +99,11 @@ type memoryLimit struct {
 	mu sync.Mutex
 }
 
-// bound sets the limit from base bytes (the headroom), the answers kept
-// and the sessions opened.
-func (m *memoryLimit) bound(base int64, kept, sessions func() int64) {
+// bound sets the limit from base bytes (the headroom), the floor, the
+// answers kept and the sessions opened.
+func (m *memoryLimit) bound(base, floor int64, kept, sessions func() int64) {
 	m.mu.Lock()
-	m.kept, m.sessions = kept, sessions
+	m.floor, m.kept, m.sessions = floor, kept, sessions
 	m.mu.Unlock()
 	m.base.Store(base)
 	m.step.Store(-1)
@@ -135,7 +139,7 @@ func (m *memoryLimit) limit(step int64) int64 {
 	if m.kept != nil {
 		kept, sessions = m.kept(), m.sessions()
 	}
-	return kept + max(memoryFloor, m.base.Load()+sessions*memoryPerSession+step*memoryStep*memoryPerCall)
+	return kept + max(m.floor, m.base.Load()+sessions*memoryPerSession+step*memoryStep*memoryPerCall)
 }
 
 // stepOf rounds calls in flight up to a whole step.

@@ -21,9 +21,10 @@ func TestMemoryLimitFollowsWhatIsHeld(t *testing.T) {
 	}
 	const base = 64 << 20
 	var kept, sessions int64 = 5 << 20, 0
-	m.bound(base, func() int64 { return kept }, func() int64 { return sessions })
+	const floor = memoryFloor
+	m.bound(base, floor, func() int64 { return kept }, func() int64 { return sessions })
 	step := int64(memoryStep * memoryPerCall)
-	wide := int64(memoryFloor/step) + 10 // steps of calls that pass the floor with no sessions
+	wide := int64(floor/step) + 10 // steps of calls that pass the floor with no sessions
 	for _, c := range []struct {
 		name     string
 		calls    int64 // calls in flight after the change
@@ -31,11 +32,11 @@ func TestMemoryLimitFollowsWhatIsHeld(t *testing.T) {
 		sessions int64
 		want     int64
 	}{
-		{"one call: the floor", 1, 5 << 20, 0, 5<<20 + memoryFloor},
-		{"same step: held is read again only when the step moves", memoryStep, 9 << 20, 10000, 5<<20 + memoryFloor},
-		{"next step, 10,000 sessions", memoryStep + 1, 9 << 20, 10000, 9<<20 + max(memoryFloor, base+10000*memoryPerSession+2*step)},
+		{"one call: the floor", 1, 5 << 20, 0, 5<<20 + floor},
+		{"same step: held is read again only when the step moves", memoryStep, 9 << 20, 10000, 5<<20 + floor},
+		{"next step, 10,000 sessions", memoryStep + 1, 9 << 20, 10000, 9<<20 + max(floor, base+10000*memoryPerSession+2*step)},
 		{"wide: the calls pass the floor", wide * memoryStep, 9 << 20, 0, 9<<20 + base + wide*step},
-		{"none", 0, 0, 0, memoryFloor},
+		{"none", 0, 0, 0, floor},
 	} {
 		kept, sessions = c.kept, c.sessions
 		for m.calls.Load() < c.calls {

@@ -33,9 +33,9 @@ const (
 // much CPU as any upstream call (signing, TLS, JSON), and 10,000 accounts'
 // scripts each polled every second as recommended kept two cores busy
 // with polls alone, while the polls waited for CPU in memory (10,000 ×
-// 12 s scripts peaked at 526 MB; BENCHMARKS.md). With more tasks waiting
-// than the budget, each waits its turn longer than recommended: never
-// less.
+// 12 s scripts peaked at 526 MiB; BENCHMARKS.md). With more tasks waiting
+// than the budget, each waits its turn longer than recommended (at most
+// maxTaskWait; tasks live 5 minutes), never less.
 const taskPollsPerCore = 2000
 
 // pollSpacing is the least wait between two polls of one task with
@@ -136,7 +136,7 @@ func (s *Service) awaitTask(ctx context.Context, target upstream.Target, region 
 	defer s.polling.Add(-1)
 	id, wait := st.TaskID, taskWait(st.WaitSecs, defaultTaskWait)
 	for i := 1; ; i++ {
-		timer := time.NewTimer(max(wait, pollSpacing(waiting)))
+		timer := time.NewTimer(max(wait, min(pollSpacing(waiting), maxTaskWait)))
 		select {
 		case <-ctx.Done():
 			timer.Stop()

@@ -20,9 +20,9 @@ const (
 	memoryHeadroom = 64 << 20
 	// memoryPerCall: one upstream call in flight: three goroutines (the
 	// caller's, the MCP client's watcher, the HTTP/2 stream's) and the
-	// signed request, 33-37 KiB over HTTP/2 with small answers (over
+	// signed request, 32-37 KiB over HTTP/2 with small answers (over
 	// HTTP/1.1, a connection's two goroutines and buffers instead of the
-	// stream's: 45-50 KiB).
+	// stream's: 42-50 KiB).
 	memoryPerCall = 36 << 10
 	// memoryPerSession: what an account keeps between calls (credentials,
 	// its MCP session and HTTP client, its pacer): 10-11 KiB.
@@ -70,9 +70,10 @@ func (c Config) maxInFlight() int {
 // every upstream call in flight (in steps of memoryStep calls). Without a
 // limit, the garbage of a wide fan-out lets the heap grow to twice what is
 // live (GOGC) before it is collected: 10,000 accounts of 12-second scripts
-// peaked at 506-534 MB where 400 suffice (BENCHMARKS.md). A limit below
-// what is live makes the collector run without pause (a 16 MiB store's
-// cap plus the headroom made a warm fan-out of 2,000 answers 2.3 × slower),
+// peaked at 506-534 MiB with a limit of the store's cap, the headroom and
+// 96 KiB a call, at 403-416 MiB with this one over HTTP/2 (BENCHMARKS.md).
+// A limit below what is live makes the collector run without pause (a
+// fixed one below 2,000 calls in flight made a warm fan-out 2.3 × slower),
 // hence the floor and the allowances.
 func BoundMemory(a *App) {
 	store, inMemory := a.Store.(*results.Memory)

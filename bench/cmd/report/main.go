@@ -62,6 +62,8 @@ type Results struct {
 	// binary, InFlight the memory of calls in flight (full reports only).
 	Scripts  []*bench.WideScriptsResult `json:"scripts,omitempty"`
 	InFlight []*bench.InFlightResult    `json:"in_flight,omitempty"`
+	// STS is 10,000 AssumeRole calls against the fake STS alone.
+	STS *bench.STSResult `json:"sts,omitempty"`
 }
 
 // Large is query_all over accounts whose answers are Payload bytes of text.

@@ -44,6 +44,10 @@ func runScenario(ctx context.Context, o options) error {
 		out, err = withFakes(bins, bench.FakeOptions{Accounts: o.n, TLS: o.tls}, func(f bench.Fakes) (any, error) {
 			return bench.MeasureInFlight(ctx, f, o.profileDir)
 		})
+	case "sts":
+		out, err = withFakes(bins, bench.FakeOptions{Accounts: o.n, TLS: o.tls}, func(f bench.Fakes) (any, error) {
+			return bench.MeasureSTS(ctx, f)
+		})
 	case "scripts":
 		out, err = withFakes(bins, bench.FakeOptions{Accounts: o.n, TLS: o.tls, TaskAfter: o.taskAfter}, func(f bench.Fakes) (any, error) {
 			return bench.MeasureWideScripts(ctx, bins.Server, f, o.script, o.taskAfter > o.script, o.floor, strings.Fields(o.env)...)

@@ -22,6 +22,11 @@ func wideRuns(dir string, res *Results) error {
 		}
 		res.Scripts = append(res.Scripts, r)
 	}
+	progress("10,000 AssumeRole calls against the fake STS alone (TLS)")
+	res.STS = &bench.STSResult{}
+	if err := child(dir, res.STS, "-scenario", "sts", "-n", "10000", "-tls=true"); err != nil {
+		return err
+	}
 	for _, tls := range []bool{true, false} {
 		for _, n := range []int{1000, 5000, 10000} {
 			progress("memory of %d calls in flight, TLS %t", n, tls)
@@ -57,6 +62,10 @@ func renderWide(p printer, r *Results) {
 				s.AnsweredCold, s.AnsweredWarm, s.N, s.PeakRSSMiB, s.PeakAt, s.FloorColdS, s.FloorWarmS, s.Fake.ToolCalls, s.Fake.MaxInflight)
 		}
 		p("")
+		if s := r.STS; s != nil {
+			p("The cold runs' first step measured apart (`report -scenario sts -n 10000 -tls`): the credential store assumes %d roles against the fake STS alone, %d in flight, in %.1f s: %.0f a second.", s.N, s.InFlight, s.WallS, s.PerSecond)
+			p("")
+		}
 	}
 	if len(r.InFlight) > 0 {
 		p("### What a call in flight costs")

@@ -100,11 +100,11 @@ func NewCore(urls URLs, o CoreOptions) (*Core, error) {
 	}
 	tr := upstream.NewTransport(max(cfg.Concurrency, cfg.MaxConcurrency))
 	stsDials, upDials := countDials(stsTransport), countDials(tr)
-	if urls.CACert != "" {
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM([]byte(urls.CACert)) {
-			return nil, fmt.Errorf("fakes' CA certificate: no PEM certificate")
-		}
+	roots, err := fakeRoots(urls)
+	if err != nil {
+		return nil, err
+	}
+	if roots != nil {
 		trustFakes(stsTransport, roots)
 		trustFakes(tr, roots)
 	}
@@ -139,6 +139,33 @@ func (c *Core) CloseIdleConnections() {
 var CallerIdentity = proxy.QueryAllRequest{
 	ToolName:  "aws___run_script",
 	Arguments: []byte(`{"code":"resp = await call_boto3(service_name='sts', operation_name='GetCallerIdentity')\nresp"}`),
+}
+
+// fakeRoots is a pool of the fakes' TLS certificate; nil when they serve
+// plain HTTP.
+func fakeRoots(urls URLs) (*x509.CertPool, error) {
+	if urls.CACert == "" {
+		return nil, nil
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM([]byte(urls.CACert)) {
+		return nil, fmt.Errorf("fakes' CA certificate: no PEM certificate")
+	}
+	return roots, nil
+}
+
+// directTransport is the transport of minimal clients of the fakes (the
+// floors): an upstream transport sized for conns that trusts the fakes.
+func directTransport(urls URLs, conns int) (*http.Transport, error) {
+	roots, err := fakeRoots(urls)
+	if err != nil {
+		return nil, err
+	}
+	tr := upstream.NewTransport(conns)
+	if roots != nil {
+		trustFakes(tr, roots)
+	}
+	return tr, nil
 }
 
 // trustFakes makes a transport trust the fakes' TLS certificate.

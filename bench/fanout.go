@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"runtime"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/proxy"
-	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
 // FanoutOptions is one query_all scenario.
@@ -283,11 +281,9 @@ func Percentile(xs []float64, p float64) float64 {
 // each role (with no session policy: a credential of its own) and
 // initializes each session; the warm pass only calls.
 func runFloor(ctx context.Context, fakes Fakes, core *Core, c int) (coldMS, warmMS float64, err error) {
-	tr := upstream.NewTransport(c)
-	if ca := fakes.URLs().CACert; ca != "" {
-		roots := x509.NewCertPool()
-		roots.AppendCertsFromPEM([]byte(ca))
-		trustFakes(tr, roots)
+	tr, err := directTransport(fakes.URLs(), c)
+	if err != nil {
+		return 0, 0, err
 	}
 	defer tr.CloseIdleConnections()
 	accts := fakes.Accounts()

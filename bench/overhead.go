@@ -103,9 +103,6 @@ type direct struct {
 	client  *http.Client
 	session string
 	seq     atomic.Int64
-	// before, when set, runs before the session's initialize (the
-	// floor's bounded AssumeRole).
-	before func(context.Context) error
 }
 
 // newDirect returns a direct client of the upstream at url, signing with

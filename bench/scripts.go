@@ -13,7 +13,6 @@ import (
 
 	"github.com/centralops/aws-mcp-multi-account/auth"
 	"github.com/centralops/aws-mcp-multi-account/internal/fakeaws"
-	"github.com/centralops/aws-mcp-multi-account/proxy/upstream"
 )
 
 // WideScriptsResult is a query_all of long scripts over every account of
@@ -170,8 +169,9 @@ func serverEnv(dir string, fakes Fakes) ([]string, error) {
 // scriptFloor sends the scripts' calls to the fakes with minimal clients
 // (one signed, initialized session per account, no proxy), every account
 // at once over one transport: run_script, then get_tasks as recommended
-// until the task ends. The cold pass assumes each role (at most
-// auth.DefaultMaxAssumeRoles at once, as the proxy does) and initializes
+// until the task ends. The cold pass assumes each role (when its first
+// request is signed, through the core's credential store, which keeps
+// auth.DefaultMaxAssumeRoles in flight as the proxy does) and initializes
 // each session; the warm pass only calls.
 func scriptFloor(ctx context.Context, fakes Fakes, script time.Duration) (coldS, warmS float64, err error) {
 	core, err := NewCore(fakes.URLs(), CoreOptions{Accounts: fakes.Accounts()})
@@ -179,42 +179,21 @@ func scriptFloor(ctx context.Context, fakes Fakes, script time.Duration) (coldS,
 		return 0, 0, err
 	}
 	defer core.Close()
-	tr := upstream.NewTransport(1024)
-	if core.Transport.TLSClientConfig != nil {
-		tr.TLSClientConfig = core.Transport.TLSClientConfig.Clone()
+	tr, err := directTransport(fakes.URLs(), 1024)
+	if err != nil {
+		return 0, 0, err
 	}
 	defer tr.CloseIdleConnections()
 	accts := fakes.Accounts()
 	clients := make([]*direct, len(accts))
-	assume := make(chan struct{}, auth.DefaultMaxAssumeRoles)
 	for i, a := range accts {
-		creds := core.Store.ForRole(auth.RoleTarget{AccountID: a.ID})
-		clients[i] = newDirect(fakes.URLs().MCP, tr, creds)
-		clients[i].before = func(ctx context.Context) error {
-			assume <- struct{}{}
-			defer func() { <-assume }()
-			_, err := creds.Retrieve(ctx)
-			return err
-		}
+		clients[i] = newDirect(fakes.URLs().MCP, tr, core.Store.ForRole(auth.RoleTarget{AccountID: a.ID}))
 	}
 	code, _ := json.Marshal(map[string]any{"code": ScriptCode(script)})
 	pass := func() (float64, error) {
 		start := time.Now()
-		var wg sync.WaitGroup
-		var failed atomic.Pointer[error]
-		for i, c := range clients {
-			wg.Go(func() {
-				if err := c.script(ctx, code); err != nil {
-					err = fmt.Errorf("account %s: %w", accts[i].ID, err)
-					failed.CompareAndSwap(nil, &err)
-				}
-			})
-		}
-		wg.Wait()
-		if e := failed.Load(); e != nil {
-			return 0, *e
-		}
-		return time.Since(start).Seconds(), nil
+		err := everyAccountAtOnce(accts, func(i int) error { return clients[i].script(ctx, code) })
+		return time.Since(start).Seconds(), err
 	}
 	if coldS, err = pass(); err != nil {
 		return 0, 0, err
@@ -227,11 +206,6 @@ func scriptFloor(ctx context.Context, fakes Fakes, script time.Duration) (coldS,
 // fake recommends.
 func (d *direct) script(ctx context.Context, code json.RawMessage) error {
 	if d.session == "" {
-		if d.before != nil {
-			if err := d.before(ctx); err != nil {
-				return err
-			}
-		}
 		if err := d.initialize(ctx); err != nil {
 			return err
 		}
@@ -278,4 +252,24 @@ func (d *direct) tool(ctx context.Context, name string, args json.RawMessage) (s
 		return scriptAnswer{}, fmt.Errorf("%s answered %.200s", name, data)
 	}
 	return resp.Result.StructuredContent, nil
+}
+
+// everyAccountAtOnce runs fn for every account at once and returns the
+// first failure, naming its account.
+func everyAccountAtOnce(accts []fakeaws.Account, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	var failed atomic.Pointer[error]
+	for i, a := range accts {
+		wg.Go(func() {
+			if err := fn(i); err != nil {
+				err = fmt.Errorf("account %s: %w", a.ID, err)
+				failed.CompareAndSwap(nil, &err)
+			}
+		})
+	}
+	wg.Wait()
+	if e := failed.Load(); e != nil {
+		return *e
+	}
+	return nil
 }

@@ -2,9 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/centralops/aws-mcp-multi-account/auth"
@@ -34,19 +31,11 @@ func MeasureSTS(ctx context.Context, fakes Fakes) (*STSResult, error) {
 	}
 	defer core.Close()
 	start := time.Now()
-	var wg sync.WaitGroup
-	var failed atomic.Pointer[error]
-	for _, a := range accts {
-		wg.Go(func() {
-			if _, err := core.Store.ForRole(auth.RoleTarget{AccountID: a.ID}).Retrieve(ctx); err != nil {
-				err = fmt.Errorf("account %s: %w", a.ID, err)
-				failed.CompareAndSwap(nil, &err)
-			}
-		})
-	}
-	wg.Wait()
-	if e := failed.Load(); e != nil {
-		return nil, *e
+	if err := everyAccountAtOnce(accts, func(i int) error {
+		_, err := core.Store.ForRole(auth.RoleTarget{AccountID: accts[i].ID}).Retrieve(ctx)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	wall := time.Since(start).Seconds()
 	return &STSResult{N: len(accts), TLS: fakes.URLs().CACert != "", InFlight: auth.DefaultMaxAssumeRoles,

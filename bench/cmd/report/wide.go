@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/centralops/aws-mcp-multi-account/bench"
 )
 
@@ -11,7 +13,7 @@ import (
 // plain HTTP/1.1; then what calls in flight cost at three widths.
 func wideRuns(dir string, res *Results) error {
 	for _, run := range []struct{ tls, held bool }{{true, false}, {true, true}, {false, false}, {false, true}} {
-		args := []string{"-scenario", "scripts", "-n", "10000", "-script", "12s", "-floor", "-tls=" + boolString(run.tls)}
+		args := []string{"-scenario", "scripts", "-n", "10000", "-script", "12s", "-floor", "-tls=" + strconv.FormatBool(run.tls)}
 		if run.held {
 			args = append(args, "-task-after", "60s")
 		}
@@ -31,20 +33,13 @@ func wideRuns(dir string, res *Results) error {
 		for _, n := range []int{1000, 5000, 10000} {
 			progress("memory of %d calls in flight, TLS %t", n, tls)
 			r := &bench.InFlightResult{}
-			if err := child(dir, r, "-scenario", "inflight", "-n", itoa(n), "-tls="+boolString(tls)); err != nil {
+			if err := child(dir, r, "-scenario", "inflight", "-n", itoa(n), "-tls="+strconv.FormatBool(tls)); err != nil {
 				return err
 			}
 			res.InFlight = append(res.InFlight, r)
 		}
 	}
 	return nil
-}
-
-func boolString(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
 }
 
 // renderWide shows the 10,000-account script runs and the memory of calls

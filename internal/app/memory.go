@@ -42,11 +42,11 @@ const (
 	callMemory = 180 << 20
 )
 
-// DefaultMaxInFlight bounds the upstream calls in flight of a process by
+// defaultMaxInFlight bounds the upstream calls in flight of a process by
 // memory: callMemory at memoryPerCall a call, or half of GOMEMLIMIT when
 // getenv has one (the runtime has read it). Calls beyond the bound wait
 // for a slot, fairly among callers, holding only their goroutine.
-func DefaultMaxInFlight(getenv func(string) string) int {
+func defaultMaxInFlight(getenv func(string) string) int {
 	budget := int64(callMemory)
 	if limit := debug.SetMemoryLimit(-1); getenv("GOMEMLIMIT") != "" && limit > 0 && limit < math.MaxInt64 {
 		budget = limit / 2
@@ -59,7 +59,7 @@ func (c Config) maxInFlight() int {
 	if c.MaxInFlight > 0 {
 		return c.MaxInFlight
 	}
-	return DefaultMaxInFlight(c.env)
+	return defaultMaxInFlight(c.env)
 }
 
 // BoundMemory gives a serving process a soft memory limit (the Go
@@ -81,7 +81,7 @@ func BoundMemory(a *App) {
 		return
 	}
 	floor := min(memoryFloor, a.Config.ResultStoreBytes+memoryHeadroom)
-	a.memory.bound(memoryHeadroom, floor, func() int64 { return store.Bytes() }, a.Pool.SessionsOpened)
+	a.memory.bound(memoryHeadroom, floor, store.Bytes, a.Pool.SessionsOpened)
 	a.Log.Debug("soft memory limit", "floor", floor, "per_call_in_flight", memoryPerCall,
 		"per_session", memoryPerSession, "result_store_bytes", a.Config.ResultStoreBytes)
 }
